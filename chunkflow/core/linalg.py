@@ -1,0 +1,271 @@
+"""Linear algebra: contractions, and factorizations of tall-skinny or small matrices.
+
+Contractions (``matmul``, ``tensordot``) are dask.array's blockwise products
+with tree-summed partials; BLAS is limited to one thread per task while they
+run (see ``runtime``), so scheduler threads and BLAS threads do not fight for
+the cores. ``qr``/``lstsq`` use dask's tall-skinny QR. ``solve``,
+``cholesky`` and ``inv`` are for small square results (Gram matrices,
+Hessians): they gather the matrix into one chunk.
+"""
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+
+from . import reductions as red
+from .elementwise import elementwise
+from .graph import as_tensor, dask_op, normalize_axis
+from .manipulation import rechunk, reshape
+from .tensor import Tensor
+
+__all__ = [
+    "matmul", "dot", "tensordot", "outer", "inner", "vecdot", "norm", "vector_norm",
+    "matrix_norm", "qr", "solve", "cholesky", "lstsq", "inv", "svd", "diagonal", "trace",
+]
+
+
+def _dmatmul(a, b):
+    return da.matmul(a, b)
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product with NumPy's ``@`` rules (1-D operands, broadcast stacks)."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}; use * for scalars")
+    ka = a.shape[-1]
+    kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if ka != kb:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} are not aligned: {ka} (last axis of the first) "
+            f"!= {kb} ({'second-to-last' if b.ndim > 1 else 'only'} axis of the second)"
+        )
+    _check_numeric("matmul", a, b)
+    return dask_op(_dmatmul, (a, b))
+
+
+def _check_numeric(name, *xs):
+    for x in xs:
+        if x.dtype.kind not in "biufc":
+            raise TypeError(f"{name} needs numeric Tensors, got dtype {x.dtype}")
+
+
+def _dtensordot(a, b, axes):
+    return da.tensordot(a, b, axes=axes)
+
+
+def tensordot(a, b, axes=2) -> Tensor:
+    """Sum products over the given axes (NumPy's ``tensordot``)."""
+    a, b = as_tensor(a), as_tensor(b)
+    _check_numeric("tensordot", a, b)
+    if isinstance(axes, int):
+        if axes < 0:
+            raise ValueError(f"axes must be a non-negative int, got {axes}")
+        axes = (tuple(range(a.ndim - axes, a.ndim)), tuple(range(axes)))
+    raw_a = axes[0] if isinstance(axes[0], (tuple, list)) else (axes[0],)
+    raw_b = axes[1] if isinstance(axes[1], (tuple, list)) else (axes[1],)
+    if len(raw_a) != len(raw_b):
+        raise ValueError(f"tensordot: axes {axes} pair {len(raw_a)} axes of a with {len(raw_b)} of b")
+    ax_a = tuple(normalize_axis(i, a.ndim)[0] for i in raw_a)
+    ax_b = tuple(normalize_axis(i, b.ndim)[0] for i in raw_b)
+    for i, j in zip(ax_a, ax_b):
+        if a.shape[i] != b.shape[j]:
+            raise ValueError(
+                f"tensordot: shape mismatch: axis {i} of a (shape {a.shape}) has length {a.shape[i]}, "
+                f"axis {j} of b (shape {b.shape}) has length {b.shape[j]}"
+            )
+    return dask_op(_dtensordot, (a, b), (ax_a, ax_b))
+
+
+def dot(a, b) -> Tensor:
+    """NumPy's ``dot``: matmul for 1-D/2-D, scaling for scalars."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return elementwise("multiply", a, b)
+    if b.ndim <= 2:
+        return matmul(a, b)
+    return tensordot(a, b, axes=((a.ndim - 1,), (b.ndim - 2,)))
+
+
+def outer(a, b) -> Tensor:
+    """Outer product of two vectors (inputs are flattened)."""
+    a, b = reshape(as_tensor(a), (-1,)), reshape(as_tensor(b), (-1,))
+    return elementwise("multiply", a[:, None], b[None, :])
+
+
+def inner(a, b) -> Tensor:
+    """Inner product over the last axes."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return elementwise("multiply", a, b)
+    return tensordot(a, b, axes=((a.ndim - 1,), (b.ndim - 1,)))
+
+
+def vecdot(x1, x2, axis=-1) -> Tensor:
+    """Array-API ``vecdot``: ``sum(conj(x1) * x2, axis)``."""
+    x1, x2 = as_tensor(x1), as_tensor(x2)
+    if x1.dtype.kind == "c":
+        x1 = elementwise("conj", x1)
+    return red.sum(elementwise("multiply", x1, x2), axis=axis)
+
+
+def vector_norm(x, axis=None, keepdims=False, ord=2) -> Tensor:  # noqa: A002
+    """Vector p-norm over ``axis`` (all elements when None), built from reductions."""
+    x = as_tensor(x)
+    a = elementwise("abs", x)
+    if ord == 2:
+        return elementwise("sqrt", red.sum(elementwise("square", a), axis=axis, keepdims=keepdims))
+    if ord == 1:
+        return red.sum(a, axis=axis, keepdims=keepdims)
+    if ord == np.inf:
+        return red.max(a, axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return red.min(a, axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return red.sum(elementwise("not_equal", a, 0), axis=axis, keepdims=keepdims, dtype=a.dtype)
+    if isinstance(ord, (int, float)) and ord != 0:
+        s = red.sum(elementwise("power", a, ord), axis=axis, keepdims=keepdims)
+        return elementwise("power", s, 1.0 / ord)
+    raise ValueError(f"invalid vector norm order {ord!r}; use a number, inf or -inf")
+
+
+def matrix_norm(x, keepdims=False, ord="fro") -> Tensor:  # noqa: A002
+    """Matrix norm over the last two axes: 'fro', 1, -1, inf, -inf."""
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"matrix_norm needs at least 2 dimensions, got shape {x.shape}")
+    a = elementwise("abs", x)
+    axes = (x.ndim - 2, x.ndim - 1)
+    if ord == "fro":
+        return elementwise("sqrt", red.sum(elementwise("square", a), axis=axes, keepdims=keepdims))
+    if ord in (1, -1):
+        col = red.sum(a, axis=x.ndim - 2, keepdims=True)
+        out = (red.max if ord == 1 else red.min)(col, axis=x.ndim - 1, keepdims=True)
+    elif ord in (np.inf, -np.inf):
+        row = red.sum(a, axis=x.ndim - 1, keepdims=True)
+        out = (red.max if ord == np.inf else red.min)(row, axis=x.ndim - 2, keepdims=True)
+    else:
+        raise ValueError(f"invalid matrix norm order {ord!r}; use 'fro', 1, -1, inf or -inf")
+    return out if keepdims else reshape(out, x.shape[:-2])
+
+
+def norm(x, ord=None, axis=None, keepdims=False) -> Tensor:  # noqa: A002
+    """NumPy's ``linalg.norm``: vector norms for 1-D or an int axis, matrix norms for 2-D."""
+    x = as_tensor(x)
+    if axis is None and ord is None:
+        return vector_norm(x, axis=None, keepdims=keepdims)
+    if axis is None:
+        axis = tuple(range(x.ndim))
+    axes = normalize_axis(axis, x.ndim)
+    if len(axes) == 1:
+        return vector_norm(x, axis=axes, keepdims=keepdims, ord=2 if ord is None else ord)
+    if len(axes) == 2:
+        moved = x
+        if axes != (x.ndim - 2, x.ndim - 1):
+            from .manipulation import moveaxis
+
+            moved = moveaxis(x, axes, (x.ndim - 2, x.ndim - 1))
+            if keepdims:
+                raise ValueError("keepdims with matrix norms over non-trailing axes is not supported")
+        return matrix_norm(moved, keepdims=keepdims, ord="fro" if ord is None else ord)
+    raise ValueError(f"norm over {len(axes)} axes is not defined; use 1 or 2 axes")
+
+
+def _square(name, a):
+    a = as_tensor(a)
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f"{name} needs a square 2-D matrix, got shape {a.shape}")
+    _check_numeric(name, a)
+    return rechunk(a, -1)
+
+
+def _dmap(a, *others, fn):
+    return da.map_blocks(fn, a, *others, dtype=np.result_type(a.dtype, *(o.dtype for o in others), np.float64))
+
+
+def _np_solve(a, b):
+    return np.linalg.solve(a, b) if b.ndim == 2 else np.linalg.solve(a, b[:, None])[:, 0]
+
+
+def solve(a, b) -> Tensor:
+    """``x`` with ``a @ x == b`` for a small square ``a`` (held in one chunk)."""
+    a = _square("solve", a)
+    b = as_tensor(b)
+    if b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
+        raise ValueError(f"solve: b of shape {b.shape} does not match a of shape {a.shape} (needs {a.shape[0]} rows)")
+    return dask_op(_dmap, (a, rechunk(b, -1)), fn=_np_solve)
+
+
+def cholesky(a, upper=False) -> Tensor:
+    """Cholesky factor of a small symmetric positive-definite matrix (lower by default)."""
+    a = _square("cholesky", a)
+    out = dask_op(_dmap, (a,), fn=np.linalg.cholesky)
+    return out.T if upper else out
+
+
+def inv(a) -> Tensor:
+    """Inverse of a small square matrix."""
+    a = _square("inv", a)
+    return dask_op(_dmap, (a,), fn=np.linalg.inv)
+
+
+def _tall(name, a):
+    a = as_tensor(a)
+    if a.ndim != 2:
+        raise ValueError(f"{name} needs a 2-D matrix, got shape {a.shape}")
+    if a.shape[0] < a.shape[1]:
+        raise ValueError(f"{name} is implemented for tall-skinny matrices (rows >= columns), got shape {a.shape}")
+    _check_numeric(name, a)
+    return rechunk(a, (a.chunks[0], -1))
+
+
+def _dqr(a, i):
+    return da.linalg.qr(a)[i]
+
+
+def qr(a) -> tuple[Tensor, Tensor]:
+    """Reduced QR of a tall-skinny matrix by tree QR (tsqr)."""
+    a = _tall("qr", a)
+    return dask_op(_dqr, (a,), 0), dask_op(_dqr, (a,), 1)
+
+
+def _dsvd(a, i):
+    return da.linalg.svd(a)[i]
+
+
+def svd(a, full_matrices=False) -> tuple[Tensor, Tensor, Tensor]:
+    """Thin SVD of a tall-skinny matrix (via tsqr)."""
+    if full_matrices:
+        raise ValueError("svd(full_matrices=True) is not supported for chunked matrices; use full_matrices=False")
+    a = _tall("svd", a)
+    return tuple(dask_op(_dsvd, (a,), i) for i in range(3))
+
+
+def _dlstsq(a, b, i):
+    return da.linalg.lstsq(a, b)[i]
+
+
+def lstsq(a, b, rcond=None) -> tuple:
+    """Least-squares solution of a tall-skinny system: (x, residuals, rank, singular values)."""
+    a = _tall("lstsq", a)
+    b = as_tensor(b)
+    if b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
+        raise ValueError(f"lstsq: b of shape {b.shape} does not match a of shape {a.shape} (needs {a.shape[0]} rows)")
+    b = rechunk(b, (a.chunks[0],) + ((-1,) if b.ndim == 2 else ()))
+    return tuple(dask_op(_dlstsq, (a, b), i) for i in range(4))
+
+
+def _ddiagonal(a, offset, axis1, axis2):
+    return da.diagonal(a, offset=offset, axis1=axis1, axis2=axis2)
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1) -> Tensor:
+    """The diagonal of ``a`` (NumPy's argument order)."""
+    a = as_tensor(a)
+    (a1,), (a2,) = normalize_axis(axis1, a.ndim), normalize_axis(axis2, a.ndim)
+    return dask_op(_ddiagonal, (a,), int(offset), a1, a2)
+
+
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None) -> Tensor:
+    """Sum along the diagonal."""
+    return red.sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)

@@ -1,0 +1,263 @@
+"""Lowering: an expression graph of Tensors becomes dask arrays.
+
+Three rules, applied to every node reachable from the outputs of one run:
+
+1. **Elementwise regions fuse.** An elementwise node and all its elementwise
+   ancestors become one task per output chunk running a small program
+   (``kernels.region_block``) on the region's *leaves* (the nearest
+   non-elementwise ancestors). Intermediates never exist as chunks.
+2. **Reductions fuse across outputs.** Reductions whose inputs share a chunk
+   grid and that reduce the same axes form a *group*: one task per input
+   chunk evaluates every member's input region once and emits all partials
+   (``kernels.group_partial``); partials are tree-merged ``split_every`` at a
+   time, and each member's final value is extracted at the root. A reduction
+   joins a group only if it does not depend on a member of it (no cycles).
+3. **Everything else** (``"dask"`` nodes) applies its dask.array function
+   to the lowered inputs; ``"source"`` nodes lower to their own chunks.
+
+Dask array names are node keys, so equal nodes lower to shared tasks.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import dask.array as da
+import numpy as np
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
+
+from .. import config
+from . import kernels
+from .tensor import Tensor
+
+__all__ = ["lower", "toposort"]
+
+
+def toposort(outputs) -> list[Tensor]:
+    """All nodes reachable from ``outputs``, inputs before users."""
+    order, seen = [], set()
+    stack = [(t, False) for t in reversed(outputs)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node.key in seen:
+            continue
+        seen.add(node.key)
+        stack.append((node, True))
+        stack.extend((i, False) for i in reversed(node.inputs) if i.key not in seen)
+    return order
+
+
+def lower(outputs) -> list[da.Array]:
+    """The dask arrays computing ``outputs`` (one graph, fused and shared)."""
+    return _Lowering(outputs).run()
+
+
+class _Lowering:
+    def __init__(self, outputs):
+        self.outputs = list(outputs)
+        self.order = toposort(self.outputs)
+        self.memo: dict[str, da.Array] = {}
+        self.group_of: dict[str, tuple] = {}
+        self._plan_groups()
+
+    def run(self):
+        for node in self.order:
+            self.lower(node)
+        return [self.memo[t.key] for t in self.outputs]
+
+    # ------------------------------------------------------------ grouping
+    def _plan_groups(self):
+        """Assign every reduce node to a fusion group (see module docstring)."""
+        reduce_ancestors: dict[str, frozenset] = {}
+        groups: dict[tuple, list[list[Tensor]]] = {}
+        for node in self.order:
+            anc = frozenset().union(*(reduce_ancestors[i.key] for i in node.inputs)) if node.inputs else frozenset()
+            reduce_ancestors[node.key] = anc | (
+                frozenset([node.key]) if node.op == "reduce" else frozenset()
+            )
+            if node.op != "reduce":
+                continue
+            x = node.inputs[0]
+            gkey = (x.chunks, node.params[1])
+            for members in groups.setdefault(gkey, []):
+                if not any(m.key in anc for m in members):
+                    members.append(node)
+                    break
+            else:
+                groups[gkey].append([node])
+        for candidates in groups.values():
+            for members in candidates:
+                name = "reduce-" + tokenize([m.key for m in members])
+                for j, m in enumerate(members):
+                    self.group_of[m.key] = (name, members, j)
+
+    # ------------------------------------------------------------ lowering
+    def lower(self, node: Tensor) -> da.Array:
+        if node.key in self.memo:
+            return self.memo[node.key]
+        if node.op == "source":
+            out = self._source(node)
+        elif node.op == "elementwise":
+            out = self._region(node)
+        elif node.op == "reduce":
+            self._group(*self.group_of[node.key][:2])
+            out = self.memo[node.key]
+        elif node.op == "dask":
+            fn, args, kwargs = node.params
+            out = fn(*(self.lower(i) for i in node.inputs), *args, **dict(kwargs))
+        else:
+            raise ValueError(f"cannot lower op {node.op!r}")
+        self.memo[node.key] = out
+        return out
+
+    def _source(self, node):
+        kind = node.params[0]
+        if kind == "dask":
+            return node.params[1]
+        if kind == "random":
+            from .random import lower_random
+
+            return lower_random(node)
+        raise ValueError(f"unknown source kind {kind!r}")
+
+    def _program(self, roots):
+        """(leaves, program, root slots) of the elementwise region above ``roots``."""
+        leaves, internal = _region(roots)
+        slot = {n.key: i for i, n in enumerate(leaves)}
+        program = []
+        for node in internal:
+            fname, slots = node.params
+            args = tuple(s if isinstance(s, tuple) else slot[node.inputs[s].key] for s in slots)
+            program.append((fname, args))
+            slot[node.key] = len(leaves) + len(program) - 1
+        return leaves, tuple(program), [slot[r.key] for r in roots]
+
+    def _leaf_keys(self, leaves, out_numblocks):
+        """Lowered leaf arrays, and a function from output block index to task arguments.
+
+        Leaves that regenerate cheaply from their params (random sources) are
+        *inlined*: each task makes the block it needs instead of naming a
+        shared key, so an input read by two passes is recomputed rather than
+        held whole in memory between them (dask's lazy-standardize trap).
+        """
+        ndim = len(out_numblocks)
+        arrays, inline = [], []
+        for leaf in leaves:
+            inline.append(_inlinable(leaf))
+            arrays.append(None if inline[-1] else self.lower(leaf))
+
+        def keys(idx):
+            out = []
+            for leaf, arr, inl in zip(leaves, arrays, inline):
+                off = ndim - leaf.ndim
+                bidx = tuple(0 if nb == 1 else idx[off + j] for j, nb in enumerate(leaf.numblocks))
+                out.append(_block_task(leaf, bidx) if inl else (arr.name, *bidx))
+            return out
+
+        return [a for a in arrays if a is not None], keys
+
+    def _region(self, node):
+        leaves, program, (out_slot,) = self._program([node])
+        arrays, keys = self._leaf_keys(leaves, node.numblocks)
+        layer = {
+            (node.key, *idx): (kernels.region_block, program, out_slot, node.dtype, *keys(idx))
+            for idx in itertools.product(*map(range, node.numblocks))
+        }
+        graph = HighLevelGraph.from_collections(node.key, layer, dependencies=arrays)
+        return da.Array(graph, node.key, node.chunks, meta=_meta(node))
+
+    def _group(self, name, members):
+        if members[0].key in self.memo:
+            return
+        x = members[0].inputs[0]
+        axes = members[0].params[1]
+        leaves, program, slots = self._program([m.inputs[0] for m in members])
+        specs = tuple(
+            (m.params[0], s, _acc_dtype(m), m.params[3]) for m, s in zip(members, slots)
+        )
+        arrays, keys = self._leaf_keys(leaves, x.numblocks)
+        layer = {
+            (name, *idx): (kernels.group_partial, program, specs, axes, *keys(idx))
+            for idx in itertools.product(*map(range, x.numblocks))
+        }
+        top, nb = name, list(x.numblocks)
+        wide = [a for a in axes if nb[a] > 1]
+        factor = max(2, round(config.get("split_every") ** (1 / max(len(wide), 1))))
+        level = 0
+        while any(nb[a] > 1 for a in axes):
+            level += 1
+            new_nb = [math.ceil(n / factor) if a in axes else n for a, n in enumerate(nb)]
+            new_name = f"{name}-merge{level}"
+            for idx in itertools.product(*map(range, new_nb)):
+                ranges = [
+                    range(i * factor, min((i + 1) * factor, nb[a])) if a in axes else (i,)
+                    for a, i in enumerate(idx)
+                ]
+                layer[(new_name, *idx)] = (
+                    kernels.group_combine, specs, *[(top, *c) for c in itertools.product(*ranges)]
+                )
+            top, nb = new_name, new_nb
+        group_graph = HighLevelGraph.from_collections(name, layer, dependencies=arrays)
+        for j, m in enumerate(members):
+            keepdims = m.params[2]
+            mlayer = {}
+            for idx in itertools.product(*map(range, m.numblocks)):
+                it = iter(idx)
+                top_idx = tuple(0 if a in axes else (idx[a] if keepdims else next(it)) for a in range(x.ndim))
+                mlayer[(m.key, *idx)] = (
+                    kernels.group_finalize, specs[j], j, axes, keepdims, m.dtype, (top, *top_idx)
+                )
+            graph = HighLevelGraph(
+                {**group_graph.layers, m.key: mlayer},
+                {**group_graph.dependencies, m.key: {name}},
+            )
+            self.memo[m.key] = da.Array(graph, m.key, m.chunks, meta=_meta(m))
+
+
+def _region(roots):
+    """(leaves, elementwise nodes in dependency order) of the region above ``roots``.
+
+    The region is every elementwise node reached from ``roots`` through
+    elementwise nodes; its leaves are the first non-elementwise nodes met.
+    """
+    leaves, internal, seen = [], [], set()
+    stack = [(r, False) for r in reversed(roots)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            internal.append(node)
+            continue
+        if node.key in seen:
+            continue
+        seen.add(node.key)
+        if node.op != "elementwise":
+            leaves.append(node)
+            continue
+        stack.append((node, True))
+        stack.extend((i, False) for i in reversed(node.inputs) if i.key not in seen)
+    return leaves, internal
+
+
+def _inlinable(node) -> bool:
+    return node.op == "source" and node.params[0] == "random"
+
+
+def _block_task(node, index):
+    from .random import block_task
+
+    return block_task(node, index)
+
+
+def _acc_dtype(m):
+    kind = m.params[0]
+    if kind in ("sum", "prod", "logsumexp"):
+        return m.dtype
+    return m.inputs[0].dtype
+
+
+def _meta(node):
+    return np.empty((0,) * node.ndim, dtype=node.dtype)

@@ -1,0 +1,407 @@
+"""Shape, movement and indexing: validated here, run by dask.array.
+
+Each function checks its arguments against the input's metadata first (so
+errors name the Tensor's shape and what is accepted) and then builds a
+``dask_op`` node; dask.array's slicing, reshape and concatenate do the chunk
+work.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import dask.array as da
+import numpy as np
+
+from .chunks import normalize_chunks
+from .graph import as_tensor, dask_op, normalize_axis
+from .tensor import Tensor
+
+__all__ = [
+    "rechunk", "reshape", "transpose", "permute_dims", "moveaxis", "swapaxes", "squeeze",
+    "expand_dims", "broadcast_to", "broadcast_arrays", "concatenate", "stack", "flip", "roll",
+    "getitem", "nonzero", "ravel", "tile", "repeat", "matrix_transpose", "unstack", "take",
+]
+
+
+def _drechunk(x, grid):
+    return x.rechunk(grid)
+
+
+def rechunk(x, chunks="auto") -> Tensor:
+    """``x`` with a new chunk grid (same values)."""
+    x = as_tensor(x)
+    grid = normalize_chunks(chunks, x.shape, x.dtype) if not _is_grid(chunks, x) else tuple(map(tuple, chunks))
+    if grid == x.chunks:
+        return x
+    return dask_op(_drechunk, (x,), grid)
+
+
+def _is_grid(chunks, x):
+    return (
+        isinstance(chunks, tuple) and len(chunks) == x.ndim
+        and all(isinstance(c, tuple) for c in chunks)
+        and any(math.isnan(s) for c in chunks for s in c)
+    )
+
+
+def _dreshape(x, shape):
+    return x.reshape(shape, merge_chunks=True)
+
+
+def reshape(x, shape, copy=None) -> Tensor:
+    """``x`` with a new shape holding the same elements in C order."""
+    x = as_tensor(x)
+    if isinstance(shape, numbers.Integral):
+        shape = (shape,)
+    shape = tuple(int(s) for s in shape)
+    if shape.count(-1) > 1:
+        raise ValueError(f"can only specify one unknown dimension (-1) in shape {shape}")
+    if any(s < -1 for s in shape):
+        raise ValueError(f"negative dimensions are not allowed in shape {shape}")
+    if math.isnan(x.size):
+        raise ValueError(
+            "cannot reshape a Tensor with unknown chunk sizes (from boolean indexing); "
+            "call .compute_chunk_sizes() first"
+        )
+    known = math.prod(s for s in shape if s != -1)
+    if -1 in shape:
+        if known == 0 or x.size % known:
+            raise ValueError(f"cannot reshape Tensor of size {x.size} into shape {shape}")
+        shape = tuple(x.size // known if s == -1 else s for s in shape)
+    if math.prod(shape) != x.size:
+        raise ValueError(f"cannot reshape Tensor of size {x.size} (shape {x.shape}) into shape {shape}")
+    if shape == x.shape:
+        return x
+    return dask_op(_dreshape, (x,), shape)
+
+
+def ravel(x) -> Tensor:
+    """``x`` flattened to 1-D."""
+    return reshape(x, (-1,))
+
+
+def _dtranspose(x, axes):
+    return x.transpose(axes)
+
+
+def transpose(x, axes=None) -> Tensor:
+    """``x`` with axes permuted (reversed when ``axes`` is None)."""
+    x = as_tensor(x)
+    if axes is None:
+        axes = tuple(range(x.ndim))[::-1]
+    axes = tuple(int(a) % x.ndim if x.ndim else a for a in axes)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ValueError(f"axes {axes} is not a permutation of 0..{x.ndim - 1} for shape {x.shape}")
+    if axes == tuple(range(x.ndim)):
+        return x
+    return dask_op(_dtranspose, (x,), axes)
+
+
+def permute_dims(x, axes) -> Tensor:
+    """Array-API name for :func:`transpose` with explicit axes."""
+    return transpose(x, axes)
+
+
+def matrix_transpose(x) -> Tensor:
+    """Swap the last two axes."""
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"matrix_transpose needs at least 2 dimensions, got shape {x.shape}")
+    return swapaxes(x, -1, -2)
+
+
+def moveaxis(x, source, destination) -> Tensor:
+    """Move axes ``source`` to positions ``destination``."""
+    x = as_tensor(x)
+    src = source if isinstance(source, (tuple, list)) else (source,)
+    dst = destination if isinstance(destination, (tuple, list)) else (destination,)
+    if len(src) != len(dst):
+        raise ValueError("source and destination must have the same number of axes")
+    src = [normalize_axis(a, x.ndim)[0] for a in src]
+    dst = [normalize_axis(a, x.ndim)[0] for a in dst]
+    order = [a for a in range(x.ndim) if a not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return transpose(x, tuple(order))
+
+
+def swapaxes(x, axis1, axis2) -> Tensor:
+    """``x`` with two axes exchanged."""
+    x = as_tensor(x)
+    (a,), (b,) = normalize_axis(axis1, x.ndim), normalize_axis(axis2, x.ndim)
+    order = list(range(x.ndim))
+    order[a], order[b] = order[b], order[a]
+    return transpose(x, tuple(order))
+
+
+def squeeze(x, axis=None) -> Tensor:
+    """``x`` without length-1 axes (only ``axis`` when given)."""
+    x = as_tensor(x)
+    axes = tuple(a for a, s in enumerate(x.shape) if s == 1) if axis is None else normalize_axis(axis, x.ndim)
+    for a in axes:
+        if x.shape[a] != 1:
+            raise ValueError(f"cannot squeeze axis {a} of length {x.shape[a]} (shape {x.shape}); only length-1 axes")
+    return reshape(x, tuple(s for a, s in enumerate(x.shape) if a not in axes)) if axes else x
+
+
+def expand_dims(x, axis=0) -> Tensor:
+    """``x`` with new length-1 axes at ``axis``."""
+    x = as_tensor(x)
+    axes = normalize_axis(axis, x.ndim + (len(axis) if isinstance(axis, (tuple, list)) else 1))
+    shape = list(x.shape)
+    for a in axes:
+        shape.insert(a, 1)
+    return getitem(x, tuple(None if a in axes else slice(None) for a in range(len(shape))))
+
+
+def _dbroadcast(x, shape, chunks):
+    return da.broadcast_to(x, shape, chunks=chunks)
+
+
+def broadcast_to(x, shape) -> Tensor:
+    """``x`` repeated (without copying) to ``shape``."""
+    from .elementwise import broadcast_shapes
+
+    x = as_tensor(x)
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    if len(shape) < x.ndim or broadcast_shapes(x.shape, shape) != shape:
+        raise ValueError(f"cannot broadcast a Tensor of shape {x.shape} to shape {shape}")
+    if shape == x.shape:
+        return x
+    off = len(shape) - x.ndim
+    chunks = tuple(
+        x.chunks[a - off] if a >= off and x.shape[a - off] == shape[a] else (shape[a],)
+        for a in range(len(shape))
+    )
+    return dask_op(_dbroadcast, (x,), shape, chunks)
+
+
+def broadcast_arrays(*arrays) -> list[Tensor]:
+    """The inputs broadcast against each other."""
+    from .elementwise import broadcast_shapes
+
+    arrays = [as_tensor(a) for a in arrays]
+    shape = broadcast_shapes(*(a.shape for a in arrays))
+    return [broadcast_to(a, shape) for a in arrays]
+
+
+def _dconcatenate(*xs, axis):
+    return da.concatenate(xs, axis=axis)
+
+
+def concatenate(arrays, axis=0) -> Tensor:
+    """Join Tensors along an existing axis."""
+    arrays = [as_tensor(a) for a in arrays]
+    if not arrays:
+        raise ValueError("need at least one array to concatenate")
+    if axis is None:
+        return concatenate([ravel(a) for a in arrays], axis=0)
+    ndim = arrays[0].ndim
+    if ndim == 0:
+        raise ValueError("zero-dimensional Tensors cannot be concatenated")
+    (ax,) = normalize_axis(axis, ndim)
+    for i, a in enumerate(arrays):
+        if a.ndim != ndim:
+            raise ValueError(
+                f"all inputs must have the same number of dimensions: input 0 has {ndim}, input {i} has {a.ndim}"
+            )
+        for d in range(ndim):
+            if d != ax and a.shape[d] != arrays[0].shape[d] and not math.isnan(a.shape[d]):
+                raise ValueError(
+                    f"all input dimensions except the concatenation axis {ax} must match: "
+                    f"input 0 has shape {arrays[0].shape}, input {i} has shape {a.shape}"
+                )
+    if len(arrays) == 1:
+        return arrays[0]
+    return dask_op(_dconcatenate, arrays, axis=ax)
+
+
+def stack(arrays, axis=0) -> Tensor:
+    """Join Tensors along a new axis."""
+    arrays = [as_tensor(a) for a in arrays]
+    if not arrays:
+        raise ValueError("need at least one array to stack")
+    for i, a in enumerate(arrays):
+        if a.shape != arrays[0].shape:
+            raise ValueError(f"all inputs must have the same shape: input 0 has {arrays[0].shape}, input {i} has {a.shape}")
+    (ax,) = normalize_axis(axis, arrays[0].ndim + 1)
+    return concatenate([expand_dims(a, ax) for a in arrays], axis=ax)
+
+
+def unstack(x, axis=0) -> tuple:
+    """Tensors along ``axis`` of ``x``."""
+    x = as_tensor(x)
+    (ax,) = normalize_axis(axis, x.ndim)
+    return tuple(getitem(x, (slice(None),) * ax + (i,)) for i in range(x.shape[ax]))
+
+
+def _dflip(x, axis):
+    return da.flip(x, axis)
+
+
+def flip(x, axis=None) -> Tensor:
+    """``x`` with the order of elements reversed along ``axis`` (all when None)."""
+    x = as_tensor(x)
+    axes = normalize_axis(axis, x.ndim)
+    return getitem(x, tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim)))
+
+
+def _droll(x, shift, axis):
+    return da.roll(x, shift, axis)
+
+
+def roll(x, shift, axis=None) -> Tensor:
+    """Elements of ``x`` shifted cyclically along ``axis``."""
+    x = as_tensor(x)
+    if axis is not None:
+        axis = normalize_axis(axis, x.ndim)
+        axis = axis if isinstance(shift, (tuple, list)) or len(axis) > 1 else axis[0]
+    shift = tuple(shift) if isinstance(shift, (tuple, list)) else int(shift)
+    return dask_op(_droll, (x,), shift, axis)
+
+
+def _dtile(x, reps):
+    return da.tile(x, reps)
+
+
+def tile(x, repetitions) -> Tensor:
+    """``x`` repeated ``repetitions`` times per axis."""
+    reps = (repetitions,) if isinstance(repetitions, numbers.Integral) else tuple(repetitions)
+    return dask_op(_dtile, (as_tensor(x),), reps)
+
+
+def _drepeat(x, repeats, axis):
+    return da.repeat(x, repeats, axis=axis)
+
+
+def repeat(x, repeats, axis=None) -> Tensor:
+    """Each element of ``x`` repeated ``repeats`` times along ``axis``."""
+    x = as_tensor(x)
+    if axis is None:
+        x, axis = ravel(x), 0
+    (ax,) = normalize_axis(axis, x.ndim)
+    if not isinstance(repeats, numbers.Integral) or repeats < 0:
+        raise ValueError(f"repeats must be a non-negative int, got {repeats!r}")
+    return dask_op(_drepeat, (x,), int(repeats), ax)
+
+
+# ---------------------------------------------------------------- indexing
+_INDEX_HELP = (
+    "only integers, slices (`:`), ellipsis (`...`), None and integer or boolean arrays are valid indices"
+)
+
+
+def _dgetitem(x, *tensors, index):
+    return x[tuple(tensors[i[1]] if isinstance(i, tuple) and i and i[0] == "__tensor__" else i for i in index)]
+
+
+def getitem(x, index) -> Tensor:
+    """``x[index]`` with NumPy semantics (basic, one integer array, boolean mask)."""
+    x = as_tensor(x)
+    if not isinstance(index, tuple):
+        index = (index,)
+    tensors, spec = [], []
+    for item in index:
+        if isinstance(item, da.Array):
+            item = as_tensor(item)
+        if isinstance(item, Tensor):
+            if item.dtype.kind not in "biu":
+                raise IndexError(f"{_INDEX_HELP}; got a Tensor of dtype {item.dtype}")
+            spec.append(("__tensor__", len(tensors)))
+            tensors.append(item)
+        elif isinstance(item, (list, np.ndarray)):
+            arr = np.asarray(item)
+            if arr.dtype.kind not in "biu" and arr.size:
+                raise IndexError(f"{_INDEX_HELP}; got an array of dtype {arr.dtype}")
+            spec.append(arr if arr.dtype == bool or arr.ndim else arr[()].item())
+            if arr.dtype != bool and arr.ndim and arr.size == 0:
+                spec[-1] = arr.astype(np.intp)
+        elif item is None or item is Ellipsis or isinstance(item, slice):
+            if isinstance(item, slice) and item.step == 0:
+                raise ValueError("slice step cannot be zero")
+            spec.append(item)
+        elif isinstance(item, (numbers.Integral, np.integer)) and not isinstance(item, bool):
+            spec.append(int(item))
+        else:
+            raise IndexError(f"{_INDEX_HELP}; got {item!r}")
+    _check_index(x, spec, tensors)
+    spec = tuple(spec)
+    if all(isinstance(i, slice) and i == slice(None) for i in spec) or spec in ((Ellipsis,), ()):
+        return x
+    return dask_op(_dgetitem, (x, *tensors), index=spec)
+
+
+def _check_index(x, spec, tensors):
+    if sum(i is Ellipsis for i in spec) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    consumed = sum(
+        (tensors[i[1]].ndim if tensors[i[1]].dtype == bool else 1) if isinstance(i, tuple)
+        else (i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else 1)
+        for i in spec if i is not None and i is not Ellipsis
+    )
+    if consumed > x.ndim:
+        raise IndexError(f"too many indices for Tensor: Tensor is {x.ndim}-dimensional, but {consumed} were indexed")
+    arrays = [i for i in spec if isinstance(i, (np.ndarray, tuple))]
+    if len(arrays) > 1:
+        raise IndexError("indexing with more than one integer or boolean array at a time is not supported; "
+                         "index one axis at a time")
+    axis = 0
+    for pos, item in enumerate(spec):
+        if item is None:
+            continue
+        if item is Ellipsis:
+            rest = sum(1 for i in spec[pos + 1:] if i is not None and i is not Ellipsis)
+            axis = x.ndim - rest
+            continue
+        n = x.shape[axis]
+        if isinstance(item, int):
+            if not math.isnan(n) and not -n <= item < n:
+                raise IndexError(f"index {item} is out of bounds for axis {axis} with size {n}")
+        elif isinstance(item, np.ndarray) and item.dtype != bool and item.size:
+            lo, hi = int(item.min()), int(item.max())
+            if not math.isnan(n) and (lo < -n or hi >= n):
+                bad = lo if lo < -n else hi
+                raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {n}")
+        elif isinstance(item, np.ndarray) and item.dtype == bool:
+            want = x.shape[axis:axis + item.ndim]
+            if item.shape != want and not any(map(math.isnan, want)):
+                raise IndexError(
+                    f"boolean index of shape {item.shape} does not match the indexed axes of shape {want}"
+                )
+            axis += item.ndim
+            continue
+        elif isinstance(item, tuple):
+            t = tensors[item[1]]
+            if t.dtype == bool:
+                want = x.shape[axis:axis + t.ndim]
+                if t.shape != want and not any(map(math.isnan, want + t.shape)):
+                    raise IndexError(
+                        f"boolean index of shape {t.shape} does not match the indexed axes of shape {want}"
+                    )
+                axis += t.ndim
+                continue
+        axis += 1
+
+
+def take(x, indices, axis=None) -> Tensor:
+    """Elements of ``x`` at integer ``indices`` along ``axis``."""
+    x = as_tensor(x)
+    if axis is None:
+        if x.ndim != 1:
+            x = ravel(x)
+        axis = 0
+    (ax,) = normalize_axis(axis, x.ndim)
+    return getitem(x, (slice(None),) * ax + (indices if isinstance(indices, Tensor) else np.asarray(indices),))
+
+
+def _dnonzero(x, i):
+    return da.nonzero(x)[i]
+
+
+def nonzero(x) -> tuple:
+    """Indices of the non-zero elements, one Tensor per axis (unknown length)."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise ValueError("nonzero of a 0-d Tensor is not defined; use x[None] first")
+    return tuple(dask_op(_dnonzero, (x,), i) for i in range(x.ndim))

@@ -1,0 +1,132 @@
+"""Operators and methods of ``Tensor``, attached here to keep ``tensor.py`` a pure node.
+
+Every method is a one-line call to the function of the same name, so the
+method and function forms cannot drift apart.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import elementwise as ew
+from . import linalg, manipulation, reductions
+from .tensor import Tensor
+
+
+def _binary(name, reflected=False):
+    if reflected:
+        return lambda self, other: ew.elementwise(name, other, self)
+    return lambda self, other: ew.elementwise(name, self, other)
+
+
+_OPERATORS = {
+    "add": "add", "sub": "subtract", "mul": "multiply", "truediv": "divide",
+    "floordiv": "floor_divide", "mod": "remainder", "pow": "power", "and": "bitwise_and",
+    "or": "bitwise_or", "xor": "bitwise_xor", "lshift": "left_shift", "rshift": "right_shift",
+}
+for _op, _fn in _OPERATORS.items():
+    setattr(Tensor, f"__{_op}__", _binary(_fn))
+    setattr(Tensor, f"__r{_op}__", _binary(_fn, reflected=True))
+for _op, _fn in {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal",
+                 "gt": "greater", "ge": "greater_equal"}.items():
+    setattr(Tensor, f"__{_op}__", _binary(_fn))
+
+Tensor.__neg__ = lambda self: ew.elementwise("negative", self)
+Tensor.__pos__ = lambda self: ew.elementwise("positive", self)
+Tensor.__abs__ = lambda self: ew.elementwise("absolute", self)
+Tensor.__invert__ = lambda self: ew.elementwise("invert", self)
+Tensor.__matmul__ = lambda self, other: linalg.matmul(self, other)
+Tensor.__rmatmul__ = lambda self, other: linalg.matmul(other, self)
+Tensor.__getitem__ = lambda self, index: manipulation.getitem(self, index)
+Tensor.__divmod__ = lambda self, other: (self // other, self % other)
+
+# Reductions
+for _name in ("sum", "prod", "mean", "var", "std", "min", "max", "any", "all", "argmin", "argmax",
+              "cumsum", "cumprod", "logsumexp"):
+    setattr(Tensor, _name, getattr(reductions, _name))
+
+# Movement
+Tensor.rechunk = manipulation.rechunk
+Tensor.transpose = lambda self, *axes: manipulation.transpose(
+    self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) or axes == (None,) else (axes or None)
+)
+Tensor.T = property(lambda self: manipulation.transpose(self))
+Tensor.mT = property(lambda self: manipulation.matrix_transpose(self))
+Tensor.reshape = lambda self, *shape, **kw: manipulation.reshape(
+    self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape, **kw
+)
+Tensor.ravel = manipulation.ravel
+Tensor.flatten = manipulation.ravel
+Tensor.squeeze = manipulation.squeeze
+Tensor.swapaxes = manipulation.swapaxes
+Tensor.repeat = manipulation.repeat
+Tensor.nonzero = manipulation.nonzero
+Tensor.take = manipulation.take
+
+# Elementwise
+Tensor.astype = ew.astype
+Tensor.clip = ew.clip
+Tensor.round = ew.round
+Tensor.conj = lambda self: ew.elementwise("conj", self)
+Tensor.real = property(lambda self: ew.elementwise("real", self))
+Tensor.imag = property(lambda self: ew.elementwise("imag", self))
+Tensor.dot = linalg.dot
+
+
+def _to_device(self, device, /, stream=None):
+    if device not in ("cpu", None) and device != self.device:
+        raise ValueError(f"device {device!r} is not available here; this Tensor is on {self.device!r}")
+    return self
+
+
+Tensor.to_device = _to_device
+Tensor.__array_namespace__ = lambda self, api_version=None: __import__("chunkflow")
+
+
+def _compute_chunk_sizes(self):
+    """This Tensor with unknown (NaN) chunk sizes resolved by one counting pass."""
+    darr = self.to_dask().compute_chunk_sizes()
+    from .graph import source_from_dask
+
+    return source_from_dask(darr, device=self.device)
+
+
+Tensor.compute_chunk_sizes = _compute_chunk_sizes
+
+
+# ---------------------------------------------------------------- NumPy protocols
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    if kwargs.get("out") is not None or method not in ("__call__", "reduce"):
+        return NotImplemented
+    name = ufunc.__name__
+    if method == "reduce":
+        reducer = {"add": reductions.sum, "multiply": reductions.prod, "maximum": reductions.max,
+                   "minimum": reductions.min, "logical_and": reductions.all,
+                   "logical_or": reductions.any}.get(name)
+        if reducer is None or len(inputs) != 1:
+            return NotImplemented
+        return reducer(inputs[0], axis=kwargs.get("axis", 0), keepdims=kwargs.get("keepdims", False))
+    name = {"absolute": "abs", "true_divide": "divide", "conjugate": "conj", "invert": "invert"}.get(name, name)
+    if name not in ew.FUNCTIONS or kwargs:
+        return NotImplemented
+    return ew.elementwise(name, *inputs)
+
+
+def _array_function(self, func, types, args, kwargs):
+    import chunkflow
+
+    if not all(issubclass(t, (Tensor, np.ndarray)) or t.__module__.startswith("dask") for t in types):
+        return NotImplemented
+    impl = _NUMPY_FUNCTIONS.get(func)
+    if impl is None:
+        name = func.__name__
+        impl = getattr(chunkflow, name, None) if name in chunkflow.__all__ else None
+        if impl is None:
+            return NotImplemented
+    return impl(*args, **kwargs)
+
+
+Tensor.__array_ufunc__ = _array_ufunc
+Tensor.__array_function__ = _array_function
+_NUMPY_FUNCTIONS = {np.linalg.norm: linalg.norm, np.linalg.qr: linalg.qr, np.linalg.solve: linalg.solve,
+                    np.linalg.cholesky: linalg.cholesky, np.linalg.lstsq: linalg.lstsq,
+                    np.linalg.inv: linalg.inv, np.linalg.svd: linalg.svd}
