@@ -17,7 +17,7 @@ from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 
 from .tensor import Tensor, make_node
 
-__all__ = ["as_tensor", "dask_op", "normalize_axis", "placeholder", "source_from_dask"]
+__all__ = ["as_tensor", "dask_op", "normalize_axis", "placeholder", "source_from_dask", "toposort"]
 
 
 def placeholder(t: Tensor) -> da.Array:
@@ -83,3 +83,20 @@ def normalize_axis(axis, ndim: int, allow_none: bool = True) -> tuple:
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axis!r}")
     return tuple(sorted(out))
+
+
+def toposort(outputs) -> list[Tensor]:
+    """All nodes reachable from ``outputs``, inputs before users."""
+    order, seen = [], set()
+    stack = [(t, False) for t in reversed(outputs)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node.key in seen:
+            continue
+        seen.add(node.key)
+        stack.append((node, True))
+        stack.extend((i, False) for i in reversed(node.inputs) if i.key not in seen)
+    return order

@@ -175,10 +175,14 @@ def _acc_dtype(dtype):
     return np.result_type(dtype, np.float64) if dtype.kind == "f" and dtype.itemsize > 8 else np.float64
 
 
-def _partial(xp, kind, a, axes, dtype):
+def _partial(xp, kind, a, axes, dtype, block_sum=None):
+    """The partial of ``a``; ``block_sum(dtype)`` returns a shared sum of ``a``."""
     n = math.prod(a.shape[ax] for ax in axes) if axes else 1
+    if block_sum is None:
+        def block_sum(dt):
+            return xp.sum(a, axis=axes, keepdims=True, dtype=dt)
     if kind == "sum":
-        return (xp.sum(a, axis=axes, keepdims=True, dtype=dtype),)
+        return (block_sum(dtype),)
     if kind == "prod":
         return (xp.prod(a, axis=axes, keepdims=True, dtype=dtype),)
     if kind in ("min", "max"):
@@ -191,14 +195,14 @@ def _partial(xp, kind, a, axes, dtype):
     if kind == "all":
         return (xp.all(a, axis=axes, keepdims=True),)
     if kind == "mean":
-        return (n, xp.sum(a, axis=axes, keepdims=True, dtype=_acc_dtype(a.dtype)))
+        return (n, block_sum(_acc_dtype(a.dtype)))
     if kind == "var":
         acc = _acc_dtype(a.dtype)
         if n == 0:
             shape = tuple(1 if i in axes else s for i, s in enumerate(a.shape))
             z = xp.zeros(shape, dtype=acc)
             return (0, z, z)
-        mu = xp.sum(a, axis=axes, keepdims=True, dtype=acc) / n
+        mu = block_sum(acc) / n
         d = a - mu
         if d.dtype.kind == "c":
             d = (d * d.conj()).real
@@ -275,11 +279,19 @@ def group_partial(program, specs, axes, *leaves):
         for blk in blocks:
             env = run_program(program, blk, xp)
             bshape = _out_shape(blk)
+            sums: dict = {}  # members reducing the same value share its sum
             for j, (kind, slot, dtype, _ddof) in enumerate(specs):
                 a = env[slot]
                 if getattr(a, "shape", ()) != bshape:
                     a = xp.broadcast_to(xp.asarray(a), bshape)
-                p = _partial(xp, kind, a, axes, dtype)
+
+                def block_sum(dt, a=a, slot=slot):
+                    key = (slot, np.dtype(dt))
+                    if key not in sums:
+                        sums[key] = xp.sum(a, axis=axes, keepdims=True, dtype=dt)
+                    return sums[key]
+
+                p = _partial(xp, kind, a, axes, dtype, block_sum)
                 if 0 in axes or len(blocks) == 1:
                     acc[j] = p if acc[j] is None else _merge(xp, kind, acc[j], p)
                 else:

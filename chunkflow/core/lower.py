@@ -29,31 +29,17 @@ from dask.highlevelgraph import HighLevelGraph
 
 from .. import config
 from . import kernels
+from .graph import toposort
 from .tensor import Tensor
 
-__all__ = ["lower", "toposort"]
-
-
-def toposort(outputs) -> list[Tensor]:
-    """All nodes reachable from ``outputs``, inputs before users."""
-    order, seen = [], set()
-    stack = [(t, False) for t in reversed(outputs)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if node.key in seen:
-            continue
-        seen.add(node.key)
-        stack.append((node, True))
-        stack.extend((i, False) for i in reversed(node.inputs) if i.key not in seen)
-    return order
+__all__ = ["lower"]
 
 
 def lower(outputs) -> list[da.Array]:
-    """The dask arrays computing ``outputs`` (one graph, fused and shared)."""
-    return _Lowering(outputs).run()
+    """The dask arrays computing ``outputs`` (one graph, optimized, fused and shared)."""
+    from .optimize import optimize
+
+    return _Lowering(optimize(list(outputs))).run()
 
 
 class _Lowering:
