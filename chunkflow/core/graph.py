@@ -85,8 +85,12 @@ def normalize_axis(axis, ndim: int, allow_none: bool = True) -> tuple:
     return tuple(sorted(out))
 
 
-def toposort(outputs) -> list[Tensor]:
-    """All nodes reachable from ``outputs``, inputs before users."""
+def toposort(outputs, expand=None) -> list[Tensor]:
+    """All nodes reachable from ``outputs``, inputs before users.
+
+    ``expand(node)`` false stops the walk at ``node`` (it is listed, its
+    inputs are not visited through it).
+    """
     order, seen = [], set()
     stack = [(t, False) for t in reversed(outputs)]
     while stack:
@@ -98,5 +102,6 @@ def toposort(outputs) -> list[Tensor]:
             continue
         seen.add(node.key)
         stack.append((node, True))
-        stack.extend((i, False) for i in reversed(node.inputs) if i.key not in seen)
+        if expand is None or expand(node):
+            stack.extend((i, False) for i in reversed(node.inputs) if i.key not in seen)
     return order

@@ -210,13 +210,19 @@ def _partial(xp, kind, a, axes, dtype, block_sum=None):
             d = d * d
         return (n, mu, xp.sum(d, axis=axes, keepdims=True))
     if kind == "logsumexp":
+        # (m, s) stands for exp(m) * s; m is finite, or -inf with s == 0.
         if n == 0:
             shape = tuple(1 if i in axes else s for i, s in enumerate(a.shape))
-            return (xp.zeros(shape, dtype=dtype), xp.zeros(shape, dtype=dtype))
-        m = xp.max(a, axis=axes, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0).astype(dtype, copy=False)
-        return (m, xp.sum(xp.exp(a - m), axis=axes, keepdims=True, dtype=dtype))
+            return (xp.full(shape, -np.inf, dtype=dtype), xp.zeros(shape, dtype=dtype))
+        m = xp.max(a, axis=axes, keepdims=True).astype(dtype, copy=False)
+        m = xp.where(xp.isfinite(m) | xp.isneginf(m), m, 0)
+        return (m, xp.sum(xp.exp(a - _finite(xp, m)), axis=axes, keepdims=True, dtype=dtype))
     raise ValueError(f"unknown reduction kind {kind!r}")
+
+
+def _finite(xp, m):
+    """``m`` with non-finite entries replaced by 0 (a safe shift for exp)."""
+    return xp.where(xp.isfinite(m), m, 0)
 
 
 def _merge(xp, kind, p, q):
@@ -244,7 +250,8 @@ def _merge(xp, kind, p, q):
     if kind == "logsumexp":
         (m1, s1), (m2, s2) = p, q
         m = xp.maximum(m1, m2)
-        return (m, s1 * xp.exp(m1 - m) + s2 * xp.exp(m2 - m))
+        shift = _finite(xp, m)
+        return (m, s1 * xp.exp(m1 - shift) + s2 * xp.exp(m2 - shift))
     raise ValueError(f"unknown reduction kind {kind!r}")
 
 

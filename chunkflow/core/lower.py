@@ -210,22 +210,8 @@ def _region(roots):
     The region is every elementwise node reached from ``roots`` through
     elementwise nodes; its leaves are the first non-elementwise nodes met.
     """
-    leaves, internal, seen = [], [], set()
-    stack = [(r, False) for r in reversed(roots)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            internal.append(node)
-            continue
-        if node.key in seen:
-            continue
-        seen.add(node.key)
-        if node.op != "elementwise":
-            leaves.append(node)
-            continue
-        stack.append((node, True))
-        stack.extend((i, False) for i in reversed(node.inputs) if i.key not in seen)
-    return leaves, internal
+    order = toposort(roots, expand=lambda n: n.op == "elementwise")
+    return [n for n in order if n.op != "elementwise"], [n for n in order if n.op == "elementwise"]
 
 
 def _inlinable(node) -> bool:
