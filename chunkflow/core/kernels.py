@@ -98,7 +98,11 @@ _NUMPY_NAMES = {
 }
 
 FUNCTIONS = {name: _np(np_name) for name, np_name in _NUMPY_NAMES.items()}
-FUNCTIONS.update(sigmoid=_sigmoid, astype=_astype, round=_round, clip=_clip)
+def _matmul(xp, a, b):
+    return xp.matmul(a, b)
+
+
+FUNCTIONS.update(sigmoid=_sigmoid, astype=_astype, round=_round, clip=_clip, matmul=_matmul)
 
 
 # ---------------------------------------------------------------- programs
@@ -111,34 +115,43 @@ def run_program(program, leaves, xp):
     return env
 
 
-def _row_slices(nrows: int, row_elems: int):
+def _row_slices(shape, leaves, rows):
+    """Row blocks of about ``block_elements`` elements of the widest row-aligned array."""
+    row_elems = max([math.prod(shape[1:])] + [math.prod(a.shape[1:]) for a, r in zip(leaves, rows) if r])
     step = max(1, config.get("block_elements") // max(row_elems, 1))
-    return [slice(s, min(s + step, nrows)) for s in range(0, nrows, step)]
+    return [slice(s, min(s + step, shape[0])) for s in range(0, shape[0], step)]
 
 
-def _block_leaves(leaves, ndim, nrows, sl):
-    return [
-        a[sl] if getattr(a, "ndim", 0) == ndim and a.shape[0] == nrows else a
-        for a in leaves
-    ]
+def _block_leaves(leaves, rows, sl):
+    return [a[sl] if r else a for a, r in zip(leaves, rows)]
 
 
-def _out_shape(leaves):
-    return np.broadcast_shapes(*(np.shape(a) for a in leaves))
+def _whole(shape, leaves, temporaries: bool) -> bool:
+    """Whether to run a chunk whole: row blocks only pay when it would make temporaries.
+
+    ``shape`` is None when the chunk's length is unknown until it runs (after a
+    boolean mask): such chunks run whole.
+    """
+    if shape is None:
+        return True
+    total = max([math.prod(shape)] + [a.size for a in leaves if hasattr(a, "size")])
+    return not temporaries or not shape or shape[0] <= 1 or total <= config.get("block_elements")
 
 
-def region_block(program, out_slot, dtype, *leaves):
-    """One chunk of a fused elementwise region's output."""
+def region_block(program, out_slot, dtype, shape, rows, *leaves):
+    """One chunk (of ``shape``) of a fused elementwise region's output.
+
+    ``rows[i]`` says whether leaf ``i`` runs along the chunk's rows (and is
+    sliced into row blocks) or is broadcast / contracted (used whole).
+    """
     xp = array_module(*leaves)
-    shape = _out_shape(leaves)
-    ndim = len(shape)
     with np.errstate(all="ignore"):
-        if ndim == 0 or len(program) <= 1 or math.prod(shape) <= config.get("block_elements"):
+        if _whole(shape, leaves, len(program) > 1):
             env = run_program(program, leaves, xp)
             return _as_block(xp, env[out_slot], shape, dtype)
         out = xp.empty(shape, dtype=dtype)
-        for sl in _row_slices(shape[0], math.prod(shape[1:])):
-            env = run_program(program, _block_leaves(leaves, ndim, shape[0], sl), xp)
+        for sl in _row_slices(shape, leaves, rows):
+            env = run_program(program, _block_leaves(leaves, rows, sl), xp)
             out[sl] = env[out_slot]
         return out
 
@@ -147,7 +160,7 @@ def _as_block(xp, value, shape, dtype):
     value = xp.asarray(value)
     if value.dtype != dtype:
         value = value.astype(dtype)
-    if value.shape != tuple(shape):
+    if shape is not None and value.shape != tuple(shape):
         value = xp.broadcast_to(value, shape)
     return value
 
@@ -176,13 +189,16 @@ def _acc_dtype(dtype):
 
 
 def _partial(xp, kind, a, axes, dtype, block_sum=None):
-    """The partial of ``a``; ``block_sum(dtype)`` returns a shared sum of ``a``."""
-    n = math.prod(a.shape[ax] for ax in axes) if axes else 1
+    """The partial of ``a`` (a pair for "contract"); ``block_sum(dtype)`` is a shared sum of ``a``."""
+    n = math.prod(a.shape[ax] for ax in axes) if axes and kind != "contract" else 1
     if block_sum is None:
         def block_sum(dt):
             return xp.sum(a, axis=axes, keepdims=True, dtype=dt)
     if kind == "sum":
         return (block_sum(dtype),)
+    if kind == "contract":
+        x, b = a
+        return (xp.matmul(x.T, b).astype(dtype, copy=False),)
     if kind == "prod":
         return (xp.prod(a, axis=axes, keepdims=True, dtype=dtype),)
     if kind in ("min", "max"):
@@ -226,7 +242,7 @@ def _finite(xp, m):
 
 
 def _merge(xp, kind, p, q):
-    if kind == "sum":
+    if kind in ("sum", "contract"):
         return (p[0] + q[0],)
     if kind == "prod":
         return (p[0] * q[0],)
@@ -263,34 +279,34 @@ def _concat(xp, parts, axis):
     )
 
 
-def group_partial(program, specs, axes, *leaves):
-    """Partials of every reduction of a fused group over one input chunk.
+def group_partial(program, specs, axes, shape, rows, *leaves):
+    """Partials of every reduction of a fused group over one input chunk (of ``shape``).
 
     The region is evaluated once per row block; each reduction's partial of
     the block is merged into its running partial (rows reduced) or stacked
     (rows kept), so the chunk is read once for all reductions of the group.
     """
     xp = array_module(*leaves)
-    shape = _out_shape(leaves)
-    ndim = len(shape)
     with np.errstate(all="ignore"):
-        if ndim == 0 or math.prod(shape) <= config.get("block_elements") or shape[0] <= 1:
-            blocks = [leaves]
+        if _whole(shape, leaves, bool(program) or any(sp[0] in ("var", "logsumexp") for sp in specs)):
+            blocks = [(leaves, None if shape is None else tuple(shape))]
         else:
             blocks = [
-                _block_leaves(leaves, ndim, shape[0], sl)
-                for sl in _row_slices(shape[0], math.prod(shape[1:]))
+                (_block_leaves(leaves, rows, sl), (sl.stop - sl.start,) + tuple(shape[1:]))
+                for sl in _row_slices(shape, leaves, rows)
             ]
         acc = [None] * len(specs)
         stacked = [[] for _ in specs]
-        for blk in blocks:
+        for blk, bshape in blocks:
             env = run_program(program, blk, xp)
-            bshape = _out_shape(blk)
             sums: dict = {}  # members reducing the same value share its sum
             for j, (kind, slot, dtype, _ddof) in enumerate(specs):
-                a = env[slot]
-                if getattr(a, "shape", ()) != bshape:
-                    a = xp.broadcast_to(xp.asarray(a), bshape)
+                if kind == "contract":
+                    a = (env[slot[0]], env[slot[1]])
+                else:
+                    a = env[slot]
+                    if bshape is not None and getattr(a, "shape", ()) != bshape:
+                        a = xp.broadcast_to(xp.asarray(a), bshape)
 
                 def block_sum(dt, a=a, slot=slot):
                     key = (slot, np.dtype(dt))
@@ -333,6 +349,6 @@ def group_finalize(spec, index, axes, keepdims, out_dtype, partials):
         else:
             value = p[0]
     value = xp.asarray(value)
-    if not keepdims:
+    if not keepdims and kind != "contract":
         value = value.reshape(tuple(s for i, s in enumerate(value.shape) if i not in axes))
     return value.astype(out_dtype, copy=False)

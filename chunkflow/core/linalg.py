@@ -9,6 +9,8 @@ Hessians): they gather the matrix into one chunk.
 """
 from __future__ import annotations
 
+import math
+
 import dask.array as da
 import numpy as np
 
@@ -16,7 +18,7 @@ from . import reductions as red
 from .elementwise import elementwise
 from .graph import as_tensor, dask_op, normalize_axis
 from .manipulation import rechunk, reshape
-from .tensor import Tensor
+from .tensor import Tensor, make_node
 
 __all__ = [
     "matmul", "dot", "tensordot", "outer", "inner", "vecdot", "norm", "vector_norm",
@@ -35,19 +37,76 @@ def matmul(a, b) -> Tensor:
         raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}; use * for scalars")
     ka = a.shape[-1]
     kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
-    if ka != kb:
+    if ka != kb and not (math.isnan(ka) or math.isnan(kb)):  # unknown lengths are checked when run
         raise ValueError(
             f"matmul: shapes {a.shape} and {b.shape} are not aligned: {ka} (last axis of the first) "
             f"!= {kb} ({'second-to-last' if b.ndim > 1 else 'only'} axis of the second)"
         )
     _check_numeric("matmul", a, b)
-    return dask_op(_dmatmul, (a, b))
+    fused = _row_contraction(a, b)
+    if fused is None:
+        fused = _row_local(a, b)
+    if fused is not None:
+        return fused
+    return _numpy_dtype(dask_op(_dmatmul, (a, b)), a, b)
+
+
+# Products that stay inside fused tasks (see lower.py): parameters are small,
+# data is big. Both need the data's columns in one chunk and a result that
+# fits comfortably in one task's memory.
+_SMALL_BYTES = 64 * 2**20
+
+
+def _small(t: Tensor) -> bool:
+    return not math.isnan(t.size) and t.size * t.dtype.itemsize <= _SMALL_BYTES
+
+
+def _row_local(a: Tensor, b: Tensor) -> Tensor | None:
+    """``X @ w`` for row-chunked ``X`` (n, d) and a small ``w`` in one chunk: row-wise."""
+    if a.ndim != 2 or b.ndim not in (1, 2) or a.numblocks[1] != 1 or b.npartitions != 1 or not _small(b):
+        return None
+    if a.dtype.kind not in "fc" and b.dtype.kind not in "fc":
+        return None  # integer products: dask's sum keeps NumPy's overflow behaviour simpler to match
+    dtype = np.matmul(np.ones((1, 1), a.dtype), np.ones((1,) * b.ndim, b.dtype)).dtype
+    shape = a.shape[:1] + b.shape[1:]
+    chunks = a.chunks[:1] + b.chunks[1:]
+    return make_node("elementwise", (a, b), ("matmul", (0, 1)), shape, dtype, chunks)
+
+
+def _row_contraction(a: Tensor, b: Tensor) -> Tensor | None:
+    """``X.T @ B`` as a reduction over the rows of ``X`` and ``B`` (fuses with other row reductions)."""
+    if not (a.op == "dask" and a.params[0] is _transpose_fn() and a.params[1] == ((1, 0),)):
+        return None
+    x = a.inputs[0]
+    if x.ndim != 2 or b.ndim not in (1, 2) or x.numblocks[1] != 1 or (b.ndim == 2 and b.numblocks[1] != 1):
+        return None
+    if any(math.isnan(s) for s in x.chunks[0] + b.chunks[0]) or (x.dtype.kind not in "fc" and b.dtype.kind not in "fc"):
+        return None
+    shape = (x.shape[1],) + b.shape[1:]
+    if math.prod(shape) * 8 > _SMALL_BYTES:
+        return None
+    if b.chunks[0] != x.chunks[0]:
+        b = rechunk(b, (x.chunks[0],) + b.chunks[1:])
+    dtype = np.matmul(np.ones((1, 1), x.dtype), np.ones((1,) * b.ndim, b.dtype)).dtype
+    return make_node("reduce", (x, b), ("contract", (0,), False, 0), shape, dtype, tuple((s,) for s in shape))
+
+
+def _transpose_fn():
+    from .manipulation import _dtranspose
+
+    return _dtranspose
 
 
 def _check_numeric(name, *xs):
     for x in xs:
         if x.dtype.kind not in "biufc":
             raise TypeError(f"{name} needs numeric Tensors, got dtype {x.dtype}")
+
+
+def _numpy_dtype(out, a, b):
+    """``out`` in NumPy's product dtype: dask sums bool and int32 partial products as int64."""
+    dtype = np.result_type(a.dtype, b.dtype)
+    return out if out.dtype == dtype else elementwise("astype", out, dtype)
 
 
 def _dtensordot(a, b, axes):
@@ -74,7 +133,7 @@ def tensordot(a, b, axes=2) -> Tensor:
                 f"tensordot: shape mismatch: axis {i} of a (shape {a.shape}) has length {a.shape[i]}, "
                 f"axis {j} of b (shape {b.shape}) has length {b.shape[j]}"
             )
-    return dask_op(_dtensordot, (a, b), (ax_a, ax_b))
+    return _numpy_dtype(dask_op(_dtensordot, (a, b), (ax_a, ax_b)), a, b)
 
 
 def dot(a, b) -> Tensor:
@@ -106,12 +165,17 @@ def vecdot(x1, x2, axis=-1) -> Tensor:
     x1, x2 = as_tensor(x1), as_tensor(x2)
     if x1.dtype.kind == "c":
         x1 = elementwise("conj", x1)
-    return red.sum(elementwise("multiply", x1, x2), axis=axis)
+    return red.sum(elementwise("multiply", x1, x2), axis=axis, dtype=np.result_type(x1.dtype, x2.dtype))
+
+
+def _inexact(x):
+    """``x`` as floating point, as NumPy's norms take integer and bool input."""
+    return x if x.dtype.kind in "fc" else elementwise("astype", x, np.dtype(np.float64))
 
 
 def vector_norm(x, axis=None, keepdims=False, ord=2) -> Tensor:  # noqa: A002
     """Vector p-norm over ``axis`` (all elements when None), built from reductions."""
-    x = as_tensor(x)
+    x = _inexact(as_tensor(x))
     a = elementwise("abs", x)
     if ord == 2:
         return elementwise("sqrt", red.sum(elementwise("square", a), axis=axis, keepdims=keepdims))
@@ -131,7 +195,7 @@ def vector_norm(x, axis=None, keepdims=False, ord=2) -> Tensor:  # noqa: A002
 
 def matrix_norm(x, keepdims=False, ord="fro") -> Tensor:  # noqa: A002
     """Matrix norm over the last two axes: 'fro', 1, -1, inf, -inf."""
-    x = as_tensor(x)
+    x = _inexact(as_tensor(x))
     if x.ndim < 2:
         raise ValueError(f"matrix_norm needs at least 2 dimensions, got shape {x.shape}")
     a = elementwise("abs", x)
@@ -179,12 +243,10 @@ def _square(name, a):
     return rechunk(a, -1)
 
 
-def _dmap(a, *others, fn):
-    return da.map_blocks(fn, a, *others, dtype=np.result_type(a.dtype, *(o.dtype for o in others), np.float64))
-
-
-def _np_solve(a, b):
-    return np.linalg.solve(a, b) if b.ndim == 2 else np.linalg.solve(a, b[:, None])[:, 0]
+def _dmap(a, *others, func, chunks=None):
+    # NumPy's linalg result: single precision only when every input is single precision
+    dtype = np.result_type(*(x.dtype if x.dtype.kind in "fc" else np.float64 for x in (a, *others)))
+    return da.map_blocks(func, a, *others, dtype=dtype, chunks=chunks)
 
 
 def solve(a, b) -> Tensor:
@@ -193,20 +255,23 @@ def solve(a, b) -> Tensor:
     b = as_tensor(b)
     if b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
         raise ValueError(f"solve: b of shape {b.shape} does not match a of shape {a.shape} (needs {a.shape[0]} rows)")
-    return dask_op(_dmap, (a, rechunk(b, -1)), fn=_np_solve)
+    if b.ndim == 1:
+        return solve(a, b[:, None])[:, 0]
+    b = rechunk(b, -1)
+    return dask_op(_dmap, (a, b), func=np.linalg.solve, chunks=b.chunks)
 
 
 def cholesky(a, upper=False) -> Tensor:
     """Cholesky factor of a small symmetric positive-definite matrix (lower by default)."""
     a = _square("cholesky", a)
-    out = dask_op(_dmap, (a,), fn=np.linalg.cholesky)
+    out = dask_op(_dmap, (a,), func=np.linalg.cholesky)
     return out.T if upper else out
 
 
 def inv(a) -> Tensor:
     """Inverse of a small square matrix."""
     a = _square("inv", a)
-    return dask_op(_dmap, (a,), fn=np.linalg.inv)
+    return dask_op(_dmap, (a,), func=np.linalg.inv)
 
 
 def _tall(name, a):

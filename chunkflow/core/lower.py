@@ -110,9 +110,16 @@ class _Lowering:
             return lower_random(node)
         raise ValueError(f"unknown source kind {kind!r}")
 
-    def _program(self, roots):
-        """(leaves, program, root slots) of the elementwise region above ``roots``."""
+    def _program(self, roots, root_maps):
+        """(leaves, program, root slots, leaf axis maps) of the region above ``roots``.
+
+        A leaf's axis map says, for each of its axes, which grid axis it runs
+        along (None: broadcast or contracted, always block 0); it gives the
+        leaf's block index for a grid block and whether to slice it in row
+        blocks (its axis 0 runs along grid axis 0).
+        """
         leaves, internal = _region(roots)
+        maps = _axis_maps(roots, root_maps, internal)
         slot = {n.key: i for i, n in enumerate(leaves)}
         program = []
         for node in internal:
@@ -120,37 +127,40 @@ class _Lowering:
             args = tuple(s if isinstance(s, tuple) else slot[node.inputs[s].key] for s in slots)
             program.append((fname, args))
             slot[node.key] = len(leaves) + len(program) - 1
-        return leaves, tuple(program), [slot[r.key] for r in roots]
+        return leaves, tuple(program), [slot[r.key] for r in roots], [maps[n.key] for n in leaves]
 
-    def _leaf_keys(self, leaves, out_numblocks):
-        """Lowered leaf arrays, and a function from output block index to task arguments.
+    def _leaf_keys(self, leaves, maps):
+        """Lowered leaf arrays, per-leaf row flags, and grid block index -> task arguments.
 
         Leaves that regenerate cheaply from their params (random sources) are
         *inlined*: each task makes the block it needs instead of naming a
         shared key, so an input read by two passes is recomputed rather than
         held whole in memory between them (dask's lazy-standardize trap).
         """
-        ndim = len(out_numblocks)
         arrays, inline = [], []
         for leaf in leaves:
             inline.append(_inlinable(leaf))
             arrays.append(None if inline[-1] else self.lower(leaf))
+        rows = tuple(bool(m) and m[0] == 0 for m in maps)
 
         def keys(idx):
             out = []
-            for leaf, arr, inl in zip(leaves, arrays, inline):
-                off = ndim - leaf.ndim
-                bidx = tuple(0 if nb == 1 else idx[off + j] for j, nb in enumerate(leaf.numblocks))
+            for leaf, arr, inl, m in zip(leaves, arrays, inline, maps):
+                bidx = tuple(
+                    0 if nb == 1 or m[j] is None else idx[m[j]] for j, nb in enumerate(leaf.numblocks)
+                )
                 out.append(_block_task(leaf, bidx) if inl else (arr.name, *bidx))
             return out
 
-        return [a for a in arrays if a is not None], keys
+        return [a for a in arrays if a is not None], rows, keys
 
     def _region(self, node):
-        leaves, program, (out_slot,) = self._program([node])
-        arrays, keys = self._leaf_keys(leaves, node.numblocks)
+        leaves, program, (out_slot,), maps = self._program([node], [tuple(range(node.ndim))])
+        arrays, rows, keys = self._leaf_keys(leaves, maps)
         layer = {
-            (node.key, *idx): (kernels.region_block, program, out_slot, node.dtype, *keys(idx))
+            (node.key, *idx): (
+                kernels.region_block, program, out_slot, node.dtype, _block_shape(node, idx), rows, *keys(idx)
+            )
             for idx in itertools.product(*map(range, node.numblocks))
         }
         graph = HighLevelGraph.from_collections(node.key, layer, dependencies=arrays)
@@ -161,13 +171,20 @@ class _Lowering:
             return
         x = members[0].inputs[0]
         axes = members[0].params[1]
-        leaves, program, slots = self._program([m.inputs[0] for m in members])
+        roots, root_maps, arity = [], [], []
+        for m in members:
+            roots.extend(m.inputs)
+            root_maps.extend(_member_maps(m))
+            arity.append(len(m.inputs))
+        leaves, program, slots, maps = self._program(roots, root_maps)
+        it = iter(slots)
+        member_slots = [next(it) if k == 1 else tuple(next(it) for _ in range(k)) for k in arity]
         specs = tuple(
-            (m.params[0], s, _acc_dtype(m), m.params[3]) for m, s in zip(members, slots)
+            (m.params[0], s, _acc_dtype(m), m.params[3]) for m, s in zip(members, member_slots)
         )
-        arrays, keys = self._leaf_keys(leaves, x.numblocks)
+        arrays, rows, keys = self._leaf_keys(leaves, maps)
         layer = {
-            (name, *idx): (kernels.group_partial, program, specs, axes, *keys(idx))
+            (name, *idx): (kernels.group_partial, program, specs, axes, _block_shape(x, idx), rows, *keys(idx))
             for idx in itertools.product(*map(range, x.numblocks))
         }
         top, nb = name, list(x.numblocks)
@@ -193,7 +210,10 @@ class _Lowering:
             mlayer = {}
             for idx in itertools.product(*map(range, m.numblocks)):
                 it = iter(idx)
-                top_idx = tuple(0 if a in axes else (idx[a] if keepdims else next(it)) for a in range(x.ndim))
+                top_idx = tuple(
+                    0 if a in axes or m.params[0] == "contract" else (idx[a] if keepdims else next(it))
+                    for a in range(x.ndim)
+                )
                 mlayer[(m.key, *idx)] = (
                     kernels.group_finalize, specs[j], j, axes, keepdims, m.dtype, (top, *top_idx)
                 )
@@ -214,6 +234,47 @@ def _region(roots):
     return [n for n in order if n.op != "elementwise"], [n for n in order if n.op == "elementwise"]
 
 
+def _axis_maps(roots, root_maps, internal) -> dict:
+    """Each region node's axis map (see ``_program``), from the roots down."""
+    maps = {}
+    for r, m in zip(roots, root_maps):
+        maps.setdefault(r.key, m)
+    for node in reversed(internal):
+        m = maps[node.key]
+        fname, slots = node.params
+        args = [node.inputs[s] for s in slots if not isinstance(s, tuple)]
+        if fname == "matmul":  # (n, d) @ (d, k) or (d,): rows follow, d is contracted
+            a, b = args
+            in_maps = [(m[0], None), (None, m[1]) if b.ndim == 2 else (None,)]
+        else:  # NumPy broadcasting: right-aligned, length-1 axes do not follow the grid
+            in_maps = [
+                tuple(
+                    None if t.shape[j] == 1 and node.shape[node.ndim - t.ndim + j] != 1
+                    else m[node.ndim - t.ndim + j]
+                    for j in range(t.ndim)
+                )
+                for t in args
+            ]
+        for t, tm in zip(args, in_maps):
+            maps.setdefault(t.key, tm)
+    return maps
+
+
+def _member_maps(m) -> list[tuple]:
+    """Axis maps of a reduction's inputs on its grid (the first input's chunks)."""
+    x = m.inputs[0]
+    if m.params[0] == "contract":  # x.T @ b: b's rows follow the grid rows
+        b = m.inputs[1]
+        return [tuple(range(x.ndim)), (0, None) if b.ndim == 2 else (0,)]
+    return [tuple(range(x.ndim))]
+
+
+def _block_shape(node, idx):
+    """Shape of block ``idx`` of ``node``; None when a length is unknown (NaN)."""
+    shape = tuple(node.chunks[a][i] for a, i in enumerate(idx))
+    return None if any(math.isnan(s) for s in shape) else shape
+
+
 def _inlinable(node) -> bool:
     return node.op == "source" and node.params[0] == "random"
 
@@ -226,7 +287,7 @@ def _block_task(node, index):
 
 def _acc_dtype(m):
     kind = m.params[0]
-    if kind in ("sum", "prod", "logsumexp"):
+    if kind in ("sum", "prod", "logsumexp", "contract"):
         return m.dtype
     return m.inputs[0].dtype
 

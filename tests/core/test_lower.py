@@ -107,3 +107,45 @@ def test_tree_reduction_fan_in_is_bounded():
     )
     assert fan_in <= 4
     assert x.sum().compute() == 1000
+
+
+def test_loss_and_gradient_read_each_chunk_once(counted):
+    """Forward X @ w and backward X.T @ r of a chunk run in the same task."""
+    x, a = counted.tensor, counted.array
+    w = np.linspace(-0.3, 0.3, a.shape[1])
+    y = (a @ w > 0).astype(float)
+    yt = cf.from_array(y, chunks=(10,))
+    p = cf.sigmoid(x @ w)
+    resid = p - yt
+    grad, gram, colsum = cf.compute(x.T @ resid, x.T @ x, x.sum(0))
+    assert set(counted.reads.values()) == {1} and len(counted.reads) == counted.nchunks
+    pa = 1 / (1 + np.exp(-(a @ w)))
+    np.testing.assert_allclose(grad, a.T @ (pa - y), rtol=1e-12)
+    np.testing.assert_allclose(gram, a.T @ a, rtol=1e-12)
+    np.testing.assert_allclose(colsum, a.sum(0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bshape", [(7,), (7, 3)])
+def test_row_local_and_contraction_products_match_numpy(dtype, bshape):
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(53, 7)).astype(dtype)
+    b = rng.normal(size=bshape).astype(dtype)
+    x = cf.from_array(a, chunks=(8, -1))
+    xb = x @ b
+    assert xb.op == "elementwise" and xb.dtype == (a @ b).dtype and xb.chunks[0] == x.chunks[0]
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(xb.compute(), a @ b, rtol=tol, atol=tol)
+    # B with other row chunks is aligned to X's rows first
+    c = rng.normal(size=(53,) + bshape[1:]).astype(dtype)
+    xc = x.T @ cf.from_array(c, chunks=(11,) + (-1,) * (c.ndim - 1))
+    assert xc.op == "reduce" and xc.shape == (7,) + bshape[1:]
+    np.testing.assert_allclose(xc.compute(), a.T @ c, rtol=tol, atol=tol)
+
+
+def test_products_of_unknown_length_rows_fall_back_to_dask():
+    a = np.arange(30.0).reshape(10, 3)
+    x = cf.from_array(a, chunks=(4, -1))
+    sel = x[x[:, 0] > 5]
+    np.testing.assert_allclose((sel.T @ sel).compute(), a[a[:, 0] > 5].T @ a[a[:, 0] > 5])
+    np.testing.assert_allclose((sel @ np.ones(3)).compute(), a[a[:, 0] > 5].sum(1))
