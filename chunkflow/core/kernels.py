@@ -289,24 +289,16 @@ def group_partial(program, specs, axes, shape, rows, *leaves):
     xp = array_module(*leaves)
     with np.errstate(all="ignore"):
         if _whole(shape, leaves, bool(program) or any(sp[0] in ("var", "logsumexp") for sp in specs)):
-            blocks = [(leaves, None if shape is None else tuple(shape))]
+            blocks = [leaves]
         else:
-            blocks = [
-                (_block_leaves(leaves, rows, sl), (sl.stop - sl.start,) + tuple(shape[1:]))
-                for sl in _row_slices(shape, leaves, rows)
-            ]
+            blocks = [_block_leaves(leaves, rows, sl) for sl in _row_slices(shape, leaves, rows)]
         acc = [None] * len(specs)
         stacked = [[] for _ in specs]
-        for blk, bshape in blocks:
+        for blk in blocks:
             env = run_program(program, blk, xp)
             sums: dict = {}  # members reducing the same value share its sum
             for j, (kind, slot, dtype, _ddof) in enumerate(specs):
-                if kind == "contract":
-                    a = (env[slot[0]], env[slot[1]])
-                else:
-                    a = env[slot]
-                    if bshape is not None and getattr(a, "shape", ()) != bshape:
-                        a = xp.broadcast_to(xp.asarray(a), bshape)
+                a = (env[slot[0]], env[slot[1]]) if kind == "contract" else env[slot]
 
                 def block_sum(dt, a=a, slot=slot):
                     key = (slot, np.dtype(dt))

@@ -68,7 +68,7 @@ class _Lowering:
             if node.op != "reduce":
                 continue
             x = node.inputs[0]
-            gkey = (x.chunks, node.params[1])
+            gkey = ("rows", x.chunks[0]) if _rows_only(node) else (x.chunks, node.params[1])
             for members in groups.setdefault(gkey, []):
                 if not any(m.key in anc for m in members):
                     members.append(node)
@@ -171,10 +171,16 @@ class _Lowering:
             return
         x = members[0].inputs[0]
         axes = members[0].params[1]
+        # Row reductions of any ndim share a grid of row blocks (their other
+        # axes are one chunk), so a loss over residuals and a gradient over X
+        # read X in the same task.
+        rows_grid = _rows_only(members[0])
+        grid = (x.chunks[0],) if rows_grid else x.chunks
+        numblocks = tuple(len(c) for c in grid)
         roots, root_maps, arity = [], [], []
         for m in members:
             roots.extend(m.inputs)
-            root_maps.extend(_member_maps(m))
+            root_maps.extend(_member_maps(m, rows_grid))
             arity.append(len(m.inputs))
         leaves, program, slots, maps = self._program(roots, root_maps)
         it = iter(slots)
@@ -184,10 +190,10 @@ class _Lowering:
         )
         arrays, rows, keys = self._leaf_keys(leaves, maps)
         layer = {
-            (name, *idx): (kernels.group_partial, program, specs, axes, _block_shape(x, idx), rows, *keys(idx))
-            for idx in itertools.product(*map(range, x.numblocks))
+            (name, *idx): (kernels.group_partial, program, specs, axes, _grid_shape(grid, idx), rows, *keys(idx))
+            for idx in itertools.product(*map(range, numblocks))
         }
-        top, nb = name, list(x.numblocks)
+        top, nb = name, list(numblocks)
         wide = [a for a in axes if nb[a] > 1]
         factor = max(2, round(config.get("split_every") ** (1 / max(len(wide), 1))))
         level = 0
@@ -211,8 +217,8 @@ class _Lowering:
             for idx in itertools.product(*map(range, m.numblocks)):
                 it = iter(idx)
                 top_idx = tuple(
-                    0 if a in axes or m.params[0] == "contract" else (idx[a] if keepdims else next(it))
-                    for a in range(x.ndim)
+                    0 if a in axes or rows_grid or m.params[0] == "contract" else (idx[a] if keepdims else next(it))
+                    for a in range(len(grid))
                 )
                 mlayer[(m.key, *idx)] = (
                     kernels.group_finalize, specs[j], j, axes, keepdims, m.dtype, (top, *top_idx)
@@ -260,19 +266,34 @@ def _axis_maps(roots, root_maps, internal) -> dict:
     return maps
 
 
-def _member_maps(m) -> list[tuple]:
-    """Axis maps of a reduction's inputs on its grid (the first input's chunks)."""
-    x = m.inputs[0]
-    if m.params[0] == "contract":  # x.T @ b: b's rows follow the grid rows
-        b = m.inputs[1]
-        return [tuple(range(x.ndim)), (0, None) if b.ndim == 2 else (0,)]
-    return [tuple(range(x.ndim))]
+def _rows_only(node) -> bool:
+    """Whether reduction ``node`` reduces rows only, its inputs' other axes in one chunk."""
+    return node.params[1] == (0,) and all(all(nb == 1 for nb in t.numblocks[1:]) for t in node.inputs)
+
+
+def _member_maps(m, rows_grid: bool) -> list[tuple]:
+    """Axis maps of a reduction's inputs on its group's grid.
+
+    On a grid of row blocks only axis 0 follows the grid; otherwise the grid
+    is the first input's chunks. ``x.T @ b``'s ``b`` follows the rows only.
+    """
+    maps = []
+    for i, t in enumerate(m.inputs):
+        if rows_grid or i > 0:
+            maps.append((0,) + (None,) * (t.ndim - 1))
+        else:
+            maps.append(tuple(range(t.ndim)))
+    return maps
+
+
+def _grid_shape(grid, idx):
+    """Shape of block ``idx`` of a chunk grid; None when a length is unknown (NaN)."""
+    shape = tuple(grid[a][i] for a, i in enumerate(idx))
+    return None if any(math.isnan(s) for s in shape) else shape
 
 
 def _block_shape(node, idx):
-    """Shape of block ``idx`` of ``node``; None when a length is unknown (NaN)."""
-    shape = tuple(node.chunks[a][i] for a, i in enumerate(idx))
-    return None if any(math.isnan(s) for s in shape) else shape
+    return _grid_shape(node.chunks, idx)
 
 
 def _inlinable(node) -> bool:

@@ -149,3 +149,16 @@ def test_products_of_unknown_length_rows_fall_back_to_dask():
     sel = x[x[:, 0] > 5]
     np.testing.assert_allclose((sel.T @ sel).compute(), a[a[:, 0] > 5].T @ a[a[:, 0] > 5])
     np.testing.assert_allclose((sel @ np.ones(3)).compute(), a[a[:, 0] > 5].sum(1))
+
+
+def test_squared_loss_and_gradient_read_each_chunk_once(counted):
+    """A 1-D loss over residuals and a 2-D gradient share one pass over X."""
+    x, a = counted.tensor, counted.array
+    w = np.linspace(-1, 1, a.shape[1])
+    y = a @ w + 0.1
+    r = x @ w - cf.from_array(y, chunks=(10,))
+    loss, grad = cf.compute((r * r).mean(), x.T @ r)
+    assert set(counted.reads.values()) == {1} and len(counted.reads) == counted.nchunks
+    ra = a @ w - y
+    np.testing.assert_allclose(loss, (ra * ra).mean(), rtol=1e-12)
+    np.testing.assert_allclose(grad, a.T @ ra, rtol=1e-12)
