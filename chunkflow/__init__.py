@@ -14,6 +14,12 @@ from .core import Tensor
 from .core import elementwise as _ew
 from .core import linalg
 from .core import random
+from .core.array_api import (
+    UniqueAllResult, UniqueCountsResult, UniqueInverseResult, __array_namespace_info__, argsort,
+    can_cast, cumulative_prod, cumulative_sum, diff, finfo, from_dlpack, iinfo, meshgrid, result_type,
+    searchsorted, sort, take_along_axis, tril, triu, unique_all, unique_counts, unique_inverse,
+    unique_values,
+)
 from .core.creation import (
     arange, asarray, empty, empty_like, eye, from_array, from_dask, full, full_like, identity,
     linspace, ones, ones_like, zeros, zeros_like,
@@ -30,10 +36,11 @@ from .core.reductions import (
     all, any, argmax, argmin, count_nonzero, cumprod, cumsum, logsumexp, max, mean, min, prod, std,
     sum, var,
 )
+from .core.autodiff import grad, value_and_grad, vjp
 from .runtime import compute, persist
 
 __version__ = "0.1.0"
-__array_api_version__ = "2023.12"
+__array_api_version__ = "2024.12"
 
 globals().update(_UFUNCS)
 concat = concatenate
@@ -45,11 +52,11 @@ uint8, uint16, uint32, uint64 = _np.uint8, _np.uint16, _np.uint32, _np.uint64
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 complex64, complex128 = _np.complex64, _np.complex128
 e, pi, inf, nan, newaxis = _np.e, _np.pi, _np.inf, _np.nan, None
-finfo, iinfo, result_type, can_cast, isdtype = _np.finfo, _np.iinfo, _np.result_type, _np.can_cast, _np.isdtype
+isdtype = _np.isdtype
 
 __all__ = sorted(
     {
-        "Tensor", "config", "linalg", "random", "compute", "persist", "from_array", "asarray",
+        "Tensor", "config", "linalg", "random", "compute", "persist", "grad", "value_and_grad", "vjp", "from_array", "asarray",
         "from_dask", "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like",
         "empty_like", "arange", "linspace", "eye", "identity", "concatenate", "concat", "stack",
         "reshape", "transpose", "permute_dims", "moveaxis", "swapaxes", "squeeze", "expand_dims",
@@ -57,7 +64,10 @@ __all__ = sorted(
         "nonzero", "tile", "repeat", "take", "unstack", "matrix_transpose", "sum", "prod", "mean",
         "var", "std", "min", "max", "any", "all", "argmin", "argmax", "cumsum", "cumprod",
         "logsumexp", "count_nonzero", "matmul", "dot", "tensordot", "outer", "inner", "vecdot",
-        "diagonal", "trace",
+        "diagonal", "trace", "isdtype", "__array_namespace_info__", "finfo", "iinfo", "result_type", "can_cast",
+        "meshgrid", "tril", "triu", "from_dlpack", "cumulative_sum", "cumulative_prod", "diff", "sort",
+        "argsort", "take_along_axis", "searchsorted", "unique_values", "unique_counts", "unique_inverse",
+        "unique_all", "UniqueAllResult", "UniqueCountsResult", "UniqueInverseResult",
     }
     | set(_UFUNCS)
 )

@@ -127,12 +127,16 @@ def _spans(t: Tensor, neg_axis: int, length) -> bool:
     return t.ndim >= -neg_axis and (t.shape[neg_axis] != 1 or length == 1)
 
 
-def astype(x, dtype, copy=True) -> Tensor:
-    """``x`` with elements cast to ``dtype`` (NumPy's unsafe casting)."""
+def astype(x, dtype, copy=True, device=None) -> Tensor:
+    """``x`` with elements cast to ``dtype`` (NumPy's unsafe casting).
+
+    Tensors are immutable, so ``copy`` has nothing to do: the same Tensor
+    serves when the dtype already matches.
+    """
     x = as_tensor(x)
+    if device is not None:
+        x = x.to_device(device)
     dtype = np.dtype(dtype)
-    if x.dtype == dtype and not copy:
-        return x
     if x.dtype == dtype:
         return x
     return elementwise("astype", x, dtype)
@@ -192,7 +196,8 @@ _BINARY = {
     "bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift",
     "bitwise_left_shift", "bitwise_right_shift", "heaviside",
 }
-_SPECIAL = {"where", "clip", "round", "astype", "isclose", "nan_to_num"}
+# kernels that are not elementwise functions of their own (matmul is linalg's, fused by lowering)
+_SPECIAL = {"where", "clip", "round", "astype", "isclose", "nan_to_num", "matmul", "broadcast_like"}
 UFUNCS = {
     name: (_binary(name) if name in _BINARY else _unary(name))
     for name in FUNCTIONS if name not in _SPECIAL

@@ -102,7 +102,13 @@ def _matmul(xp, a, b):
     return xp.matmul(a, b)
 
 
-FUNCTIONS.update(sigmoid=_sigmoid, astype=_astype, round=_round, clip=_clip, matmul=_matmul)
+def _broadcast_like(xp, g, like):
+    """``g`` broadcast against ``like``'s block (a reduction's cotangent, spread back)."""
+    return xp.broadcast_to(g, np.broadcast_shapes(np.shape(g), np.shape(like)))
+
+
+FUNCTIONS.update(sigmoid=_sigmoid, astype=_astype, round=_round, clip=_clip, matmul=_matmul,
+                 broadcast_like=_broadcast_like)
 
 
 # ---------------------------------------------------------------- programs

@@ -73,7 +73,14 @@ def reshape(x, shape, copy=None) -> Tensor:
         raise ValueError(f"cannot reshape Tensor of size {x.size} (shape {x.shape}) into shape {shape}")
     if shape == x.shape:
         return x
-    return dask_op(_dreshape, (x,), shape)
+    if x.size == 0:  # no values to move, and dask's reshape (and rechunk) fail on empty arrays
+        from .creation import zeros
+
+        return zeros(shape, dtype=x.dtype, chunks=-1)
+    try:
+        return dask_op(_dreshape, (x,), shape)
+    except NotImplementedError:  # dask only merges or splits whole axes: (3, 2) -> (2, 3) goes through 1-D
+        return dask_op(_dreshape, (dask_op(_dreshape, (x,), (x.size,)),), shape)
 
 
 def ravel(x) -> Tensor:
@@ -90,7 +97,7 @@ def transpose(x, axes=None) -> Tensor:
     x = as_tensor(x)
     if axes is None:
         axes = tuple(range(x.ndim))[::-1]
-    axes = tuple(int(a) % x.ndim if x.ndim else a for a in axes)
+    axes = tuple(normalize_axis(a, x.ndim)[0] for a in axes)
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"axes {axes} is not a permutation of 0..{x.ndim - 1} for shape {x.shape}")
     if axes == tuple(range(x.ndim)):
@@ -254,9 +261,10 @@ def _droll(x, shift, axis):
 def roll(x, shift, axis=None) -> Tensor:
     """Elements of ``x`` shifted cyclically along ``axis``."""
     x = as_tensor(x)
-    if axis is not None:
-        axis = normalize_axis(axis, x.ndim)
-        axis = axis if isinstance(shift, (tuple, list)) or len(axis) > 1 else axis[0]
+    if axis is None:  # NumPy's flat roll; dask's own reshapes with dask, which fails on empty arrays
+        return reshape(roll(ravel(x), shift, 0), x.shape)
+    axis = normalize_axis(axis, x.ndim)
+    axis = axis if isinstance(shift, (tuple, list)) or len(axis) > 1 else axis[0]
     shift = tuple(shift) if isinstance(shift, (tuple, list)) else int(shift)
     return dask_op(_droll, (x,), shift, axis)
 
@@ -327,19 +335,65 @@ def getitem(x, index) -> Tensor:
             raise IndexError(f"{_INDEX_HELP}; got {item!r}")
     _check_index(x, spec, tensors)
     spec = tuple(spec)
-    if all(isinstance(i, slice) and i == slice(None) for i in spec) or spec in ((Ellipsis,), ()):
+    if all(isinstance(i, slice) and i == slice(None) or i is Ellipsis for i in spec) and spec.count(Ellipsis) <= 1:
         return x
+    if any(isinstance(i, (np.ndarray, tuple)) for i in spec) and any(i is None or isinstance(i, int) for i in spec):
+        return _advanced_index(x, spec, tensors)
     return dask_op(_dgetitem, (x, *tensors), index=spec)
+
+
+def _array_of(item, tensors):
+    return tensors[item[1]] if isinstance(item, tuple) else item
+
+
+def _consumed(spec, tensors) -> int:
+    """Axes of the input that ``spec`` indexes (a boolean array takes as many as it has)."""
+    return sum(
+        _array_of(i, tensors).ndim if isinstance(i, (np.ndarray, tuple)) and _array_of(i, tensors).dtype == bool
+        else 1
+        for i in spec if i is not None and i is not Ellipsis
+    )
+
+
+def _advanced_index(x, spec, tensors):
+    """``x[spec]`` for one array index beside integers or ``None``, by NumPy's rules.
+
+    dask applies such an index in place (and fails beside ``None``); NumPy
+    moves the array's axis first when the array and the integers are apart.
+    So the basic part (integers, slices, ``None``) is applied first, then the
+    array alone, then its axis is moved where NumPy puts it.
+    """
+    consumed = _consumed(spec, tensors)
+    basic, pos, out = [], 0, 0
+    for item in spec:
+        if isinstance(item, (np.ndarray, tuple)):
+            arr = _array_of(item, tensors)
+            k = arr.ndim if arr.dtype == bool else 1
+            basic.extend([slice(None)] * k)
+            pos, array_item = out, item
+            out += k
+        else:
+            basic.append(item)
+            out += 1 if item is None or isinstance(item, slice) else (x.ndim - consumed if item is Ellipsis else 0)
+    y = getitem(x, tuple(basic))
+    z = dask_op(_dgetitem, (y, *tensors), index=(slice(None),) * pos + (array_item,))
+    advanced = [i for i, item in enumerate(spec) if isinstance(item, (int, np.ndarray, tuple))]
+    if advanced[-1] - advanced[0] + 1 != len(advanced):
+        z = moveaxis(z, pos, 0)
+    return z
 
 
 def _check_index(x, spec, tensors):
     if sum(i is Ellipsis for i in spec) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
-    consumed = sum(
-        (tensors[i[1]].ndim if tensors[i[1]].dtype == bool else 1) if isinstance(i, tuple)
-        else (i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else 1)
-        for i in spec if i is not None and i is not Ellipsis
-    )
+    for item in spec:
+        arr = _array_of(item, tensors) if isinstance(item, (np.ndarray, tuple)) else None
+        if arr is not None and arr.dtype != bool and arr.ndim > 1:
+            raise IndexError(
+                f"integer array indices must be 1-D, got shape {arr.shape}; index with the flattened "
+                f"indices and reshape the result"
+            )
+    consumed = _consumed(spec, tensors)
     if consumed > x.ndim:
         raise IndexError(f"too many indices for Tensor: Tensor is {x.ndim}-dimensional, but {consumed} were indexed")
     arrays = [i for i in spec if isinstance(i, (np.ndarray, tuple))]
@@ -405,3 +459,14 @@ def nonzero(x) -> tuple:
     if x.ndim == 0:
         raise ValueError("nonzero of a 0-d Tensor is not defined; use x[None] first")
     return tuple(dask_op(_dnonzero, (x,), i) for i in range(x.ndim))
+
+
+def _dscatter(g, shape, chunks, index):
+    out = da.zeros(shape, dtype=g.dtype, chunks=chunks)
+    out[index] = g
+    return out
+
+
+def scatter_slice(g, shape, chunks, index) -> Tensor:
+    """Zeros of ``shape`` with ``g`` placed at basic ``index`` (the VJP of slicing)."""
+    return dask_op(_dscatter, (as_tensor(g),), tuple(shape), tuple(chunks), tuple(index))
