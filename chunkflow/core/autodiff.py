@@ -385,14 +385,89 @@ def _flatten(tree):
     return [tree], lambda leaves: leaves[0]
 
 
-def value_and_grad(f, argnums=0, has_aux=False):
+def placeholder_param(value) -> Tensor:
+    """A parameter node shaped like ``value`` whose value is bound per run (``runtime.Compiled``)."""
+    import uuid
+
+    from .tensor import make_node
+
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "fc":
+        raise TypeError(
+            f"parameters must be floating point to be differentiated, got dtype {arr.dtype}; "
+            f"cast them with .astype(float)"
+        )
+    return make_node(
+        "source", (), ("param",), arr.shape, arr.dtype, tuple((s,) for s in arr.shape),
+        key=f"param-{uuid.uuid4().hex}",
+    )
+
+
+def _signature(tree):
+    """Structure, shapes and dtypes of a pytree: what a compiled step depends on."""
+    if isinstance(tree, dict):
+        return ("dict", tuple((k, _signature(v)) for k, v in tree.items()))
+    if isinstance(tree, (list, tuple)):
+        return (type(tree).__name__, tuple(_signature(v) for v in tree))
+    arr = np.asarray(tree)
+    return (arr.shape, arr.dtype.str)
+
+
+class _Step:
+    """One traced value-and-gradient step: the compiled graph and how to unpack it."""
+
+    def __init__(self, f, args, nums, has_aux):
+        from ..runtime import Compiled
+
+        self.flat = [_flatten(args[n]) for n in nums]
+        params = [[placeholder_param(v) for v in leaves] for leaves, _ in self.flat]
+        full = list(args)
+        for n, ps, (_, unflatten) in zip(nums, params, self.flat):
+            full[n] = unflatten(ps)
+        out = f(*full)
+        self.aux = None
+        if has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise TypeError("with has_aux=True the function must return (loss, aux)")
+            out, self.aux = out
+        if not isinstance(out, Tensor):
+            raise TypeError(f"the function must return a chunkflow Tensor, got {type(out).__name__}")
+        if out.shape != ():
+            raise ValueError(
+                f"the function must return a scalar to be differentiated, got shape {out.shape}; "
+                f"reduce it (e.g. with .sum() or .mean())"
+            )
+        if out.dtype.kind not in "fc":
+            raise TypeError(f"the function must return a floating-point scalar, got dtype {out.dtype}")
+        flat_params = [p for ps in params for p in ps]
+        self.n_grads = len(flat_params)
+        grads = backprop(out, np.ones((), dtype=out.dtype), flat_params)
+        aux_leaves, self.aux_unflatten = _flatten(self.aux)
+        self.aux_leaves = aux_leaves
+        aux_tensors = [a for a in aux_leaves if isinstance(a, Tensor)]
+        self.program = Compiled([out, *grads, *aux_tensors], flat_params)
+
+    def __call__(self, args, nums, scheduler):
+        values = [v for n in nums for v in _flatten(args[n])[0]]
+        results = self.program(*values, scheduler=scheduler)
+        value, grads, aux = results[0], results[1:1 + self.n_grads], iter(results[1 + self.n_grads:])
+        _check_finite(value, grads)
+        it = iter(grads)
+        tree_grads = tuple(unflatten([next(it) for _ in leaves]) for leaves, unflatten in self.flat)
+        aux_value = self.aux_unflatten([next(aux) if isinstance(a, Tensor) else a for a in self.aux_leaves])
+        return value[()] if isinstance(value, np.ndarray) else value, tree_grads, aux_value
+
+
+def value_and_grad(f, argnums=0, has_aux=False, cache_size=8):
     """A function returning ``(f(*args), gradient)`` computed in one run, as NumPy.
 
     ``f(params, *data)`` must return a scalar Tensor (or ``(scalar, aux)``
     with ``has_aux``); the gradient has the structure of the differentiated
-    argument(s) (``argnums`` may be an int or a tuple of ints).
+    argument(s) (``argnums`` may be an int or a tuple of ints). The step is
+    traced and compiled once per parameter structure and data arguments, then
+    re-run with new parameter values (compile once, run many).
     """
-    from ..runtime import compute
+    cache: dict = {}
 
     def wrapped(*args, scheduler=None):
         nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
@@ -400,47 +475,20 @@ def value_and_grad(f, argnums=0, has_aux=False):
             if not -len(args) <= n < len(args):
                 raise ValueError(f"argnums {argnums!r} is out of range for {len(args)} arguments")
         nums = tuple(n % len(args) for n in nums)
-        aux_box = []
-
-        def scalar_f(*diff):
-            full = list(args)
-            for n, d in zip(nums, diff):
-                full[n] = d
-            out = f(*full)
-            if has_aux:
-                if not (isinstance(out, tuple) and len(out) == 2):
-                    raise TypeError("with has_aux=True the function must return (loss, aux)")
-                out, aux = out
-                aux_box.append(aux)
-            if not isinstance(out, Tensor):
-                raise TypeError(f"the function must return a chunkflow Tensor, got {type(out).__name__}")
-            if out.shape != ():
-                raise ValueError(
-                    f"the function must return a scalar to be differentiated, got shape {out.shape}; "
-                    f"reduce it (e.g. with .sum() or .mean())"
-                )
-            if out.dtype.kind not in "fc":
-                raise TypeError(f"the function must return a floating-point scalar, got dtype {out.dtype}")
-            return out
-
-        out, pullback = vjp(scalar_f, *(args[n] for n in nums))
-        grads = pullback(np.ones((), dtype=out.dtype))
-        flat_grads = [leaf for g in grads for leaf in _flatten(g)[0]]
-        aux = aux_box[0] if aux_box else None
-        aux_leaves = [a for a in _flatten(aux)[0] if isinstance(a, Tensor)] if has_aux else []
-        values = compute(out, *flat_grads, *aux_leaves, scheduler=scheduler)
-        value, flat_values = values[0], list(values[1:1 + len(flat_grads)])
-        _check_finite(value, flat_values)
-        it = iter(flat_values)
-        grads_np = tuple(_flatten(g)[1]([next(it) for _ in _flatten(g)[0]]) for g in grads)
-        result_grad = grads_np[0] if isinstance(argnums, int) else grads_np
-        value = value[()] if isinstance(value, np.ndarray) else value
-        if has_aux:
-            it_aux = iter(values[1 + len(flat_grads):])
-            aux_leaves_all, un = _flatten(aux)
-            aux_val = un([next(it_aux) if isinstance(a, Tensor) else a for a in aux_leaves_all])
-            return (value, aux_val), result_grad
-        return value, result_grad
+        key = (
+            nums,
+            tuple(_signature(args[n]) for n in nums),
+            tuple(a.key if isinstance(a, Tensor) else id(a) for i, a in enumerate(args) if i not in nums),
+        )
+        entry = cache.get(key)
+        if entry is None:
+            entry = (_Step(f, args, nums, has_aux), [a for i, a in enumerate(args) if i not in nums])
+            if len(cache) >= cache_size:
+                cache.pop(next(iter(cache)))
+            cache[key] = entry  # keeps the data arguments alive, so their ids stay theirs
+        value, grads, aux = entry[0](args, nums, scheduler)
+        result = grads[0] if isinstance(argnums, int) else grads
+        return ((value, aux), result) if has_aux else (value, result)
 
     return wrapped
 

@@ -322,6 +322,15 @@ def group_partial(program, specs, axes, shape, rows, *leaves):
         return tuple(acc)
 
 
+def group_partials(program, specs, axes, rows, nleaves, shapes, *leaves):
+    """Merged partials of several consecutive row blocks (``nleaves`` leaves each)."""
+    acc = None
+    for i, shape in enumerate(shapes):
+        p = group_partial(program, specs, axes, shape, rows, *leaves[i * nleaves:(i + 1) * nleaves])
+        acc = p if acc is None else group_combine(specs, acc, p)
+    return acc
+
+
 def group_combine(specs, *partials):
     """Merge several partials of the same output blocks (one tree level)."""
     xp = array_module(*(a for p in partials for q in p for a in q if not isinstance(a, int)))

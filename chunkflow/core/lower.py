@@ -108,6 +108,10 @@ class _Lowering:
             from .random import lower_random
 
             return lower_random(node)
+        if kind == "param":  # a value bound at run time (runtime.Compiled); zeros until then
+            key = (node.key,) + (0,) * node.ndim
+            graph = HighLevelGraph.from_collections(node.key, {key: np.zeros(node.shape, node.dtype)}, dependencies=())
+            return da.Array(graph, node.key, node.chunks, meta=_meta(node))
         raise ValueError(f"unknown source kind {kind!r}")
 
     def _program(self, roots, root_maps):
@@ -189,11 +193,18 @@ class _Lowering:
             (m.params[0], s, _acc_dtype(m), m.params[3]) for m, s in zip(members, member_slots)
         )
         arrays, rows, keys = self._leaf_keys(leaves, maps)
-        layer = {
-            (name, *idx): (kernels.group_partial, program, specs, axes, _grid_shape(grid, idx), rows, *keys(idx))
-            for idx in itertools.product(*map(range, numblocks))
-        }
-        top, nb = name, list(numblocks)
+        # Small row blocks: one task reads several consecutive ones (fewer tasks,
+        # same single read of each block); see _blocks_per_task.
+        per = _blocks_per_task(leaves, maps, grid) if 0 in axes else 1
+        task_nb = (math.ceil(numblocks[0] / per),) + numblocks[1:] if numblocks else ()
+        layer = {}
+        for idx in itertools.product(*map(range, task_nb)):
+            blocks = [(i,) + idx[1:] for i in range(idx[0] * per, min((idx[0] + 1) * per, numblocks[0]))] if idx else [()]
+            layer[(name, *idx)] = (
+                kernels.group_partials, program, specs, axes, rows, len(leaves),
+                tuple(_grid_shape(grid, b) for b in blocks), *[k for b in blocks for k in keys(b)],
+            )
+        top, nb = name, list(task_nb)
         wide = [a for a in axes if nb[a] > 1]
         factor = max(2, round(config.get("split_every") ** (1 / max(len(wide), 1))))
         level = 0
@@ -284,6 +295,22 @@ def _member_maps(m, rows_grid: bool) -> list[tuple]:
         else:
             maps.append(tuple(range(t.ndim)))
     return maps
+
+
+_TASK_BYTES = 4 * 2**20
+
+
+def _blocks_per_task(leaves, maps, grid) -> int:
+    """Consecutive row blocks one partial task should read: about 4 MiB of input, at most split_every."""
+    rows = [c for c in grid[0] if not math.isnan(c)]
+    if len(grid[0]) < 2 or not rows:
+        return 1
+    row_bytes = sum(
+        math.prod(s for j, s in enumerate(leaf.shape) if j > 0) * leaf.dtype.itemsize
+        for leaf, m in zip(leaves, maps) if m and m[0] == 0 and not any(map(math.isnan, leaf.shape[1:]))
+    )
+    block_bytes = max(row_bytes * max(rows), 1)
+    return int(max(1, min(config.get("split_every"), _TASK_BYTES // block_bytes)))
 
 
 def _grid_shape(grid, idx):
