@@ -10,6 +10,7 @@ cores (measured 2x slower on a Gram matrix on 2 cores).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sys
 
 import dask
@@ -125,6 +126,8 @@ class Compiled:
         self._finalize = [a.__dask_postcompute__() for a in arrays]
         self.params = list(params)
         self._param_keys = [(p.key,) + (0,) * p.ndim for p in self.params]
+        self._runs = itertools.count()
+        self._downstream = _downstream(self._graph, set(self._param_keys))
 
     def __len__(self):
         return len(self._graph)
@@ -137,14 +140,20 @@ class Compiled:
         if len(values) != len(self.params):
             raise ValueError(f"expected {len(self.params)} parameter values, got {len(values)}")
         sched = get_scheduler(scheduler)
-        graph = dict(self._graph if not isinstance(sched, str) else self._inlined())
+        local = isinstance(sched, str)
+        graph = dict(self._inlined() if local else self._graph)
         for key, p, v in zip(self._param_keys, self.params, values):
             v = np.asarray(v, dtype=p.dtype)
             if v.shape != p.shape:
                 raise ValueError(f"parameter of shape {p.shape} was given a value of shape {v.shape}")
             graph[key] = DataNode(key, v)
+        keys = self._keys
+        if not local:
+            # A cluster keeps results under their keys for a while after a run;
+            # the keys that depend on the parameters get new names every run.
+            graph, keys = _renamed(graph, keys, self._downstream, f"-run{next(self._runs)}")
         with _blas_limit(sched):
-            results = _get(sched)(graph, self._keys)
+            results = _get(sched)(graph, keys)
         return [fn(r, *args) for (fn, args), r in zip(self._finalize, results)]
 
     def _inlined(self):
@@ -170,6 +179,42 @@ class Compiled:
             local.update({k: data[k] for k in outputs if k in data})
             self._local = local
         return self._local
+
+
+def _downstream(graph, roots) -> set:
+    """Keys of ``graph`` that depend (transitively) on ``roots``, the roots included."""
+    users: dict = {}
+    for k, v in graph.items():
+        for d in v.dependencies:
+            users.setdefault(d, []).append(k)
+    seen, stack = set(roots), list(roots)
+    while stack:
+        for u in users.get(stack.pop(), ()):
+            if u not in seen:
+                seen.add(u)
+                stack.append(u)
+    return seen
+
+
+def _renamed(graph, keys, which, suffix):
+    """``graph`` and ``keys`` with the keys in ``which`` renamed by ``suffix``."""
+
+    def new(k):
+        return ((k[0] + suffix,) + k[1:]) if isinstance(k, tuple) else k + suffix
+
+    subs = {k: new(k) for k in which}
+    out = {}
+    for k, v in graph.items():
+        deps = {d: subs[d] for d in v.dependencies if d in subs}
+        if k in subs or deps:
+            out[subs.get(k, k)] = v.substitute(deps, key=subs.get(k, k))
+        else:
+            out[k] = v
+
+    def rename_keys(ks):
+        return [rename_keys(x) for x in ks] if isinstance(ks, list) else subs.get(ks, ks)
+
+    return out, rename_keys(keys)
 
 
 def _flat(keys):

@@ -172,3 +172,33 @@ def test_nan_in_data_stops_with_a_clear_error():
     bad[3, 1] = np.nan
     with pytest.raises(FloatingPointError, match="not finite"):
         cf.value_and_grad(lambda w, x: (x @ w).sum())(W, cf.from_array(bad, chunks=(5, -1)))
+
+
+def test_compiled_step_runs_on_a_distributed_cluster():
+    distributed = pytest.importorskip("distributed")
+
+    def loss(w, x, y):
+        z = x @ w
+        return (cf.logaddexp(0.0, z) - y * z).mean()
+
+    w1 = np.full(4, 0.1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        x = cf.from_array(X, chunks=(5, -1)).persist()
+        y = cf.from_array(Y, chunks=(5,)).persist()
+        step = cf.value_and_grad(loss)
+        step(np.zeros(4), x, y)
+        v_cluster, g_cluster = step(w1, x, y)  # the compiled step, re-bound
+    v_local, g_local = cf.value_and_grad(loss)(w1, cf.from_array(X, chunks=(5, -1)), cf.from_array(Y, chunks=(5,)))
+    np.testing.assert_allclose(v_cluster, v_local, rtol=1e-12)
+    np.testing.assert_allclose(g_cluster, g_local, rtol=1e-12)
+
+
+def test_compiled_step_is_reused_with_new_parameters():
+    x = cf.from_array(X, chunks=(5, -1))
+    step = cf.value_and_grad(lambda w, x: ((x @ w) ** 2).sum())
+    grads = [step(W * k, x)[1] for k in (1.0, 2.0, 3.0)]
+    for k, g in zip((1.0, 2.0, 3.0), grads):
+        np.testing.assert_allclose(g, 2 * X.T @ (X @ (W * k)), rtol=1e-12)
+    cache = [c.cell_contents for c in step.__closure__ if isinstance(c.cell_contents, dict)][0]
+    assert len(cache) == 1
