@@ -232,10 +232,8 @@ def _dask_rules():
         gb = la.matmul(mv.matrix_transpose(a), g) if a.ndim > 1 else ew("multiply", a[:, None], g)
         return sum_to_shape(ga, a.shape), sum_to_shape(gb, b.shape)
 
-    from . import graph
-
     return {
-        mv._dtranspose: transpose, mv._dreshape: reshape, mv._drechunk: rechunk, graph._rechunk: rechunk,
+        mv._dtranspose: transpose, mv._dreshape: reshape, mv._drechunk: rechunk,
         mv._dbroadcast: broadcast, mv._dconcatenate: concatenate, mv._dgetitem: getitem,
         la._dmatmul: matmul,
     }

@@ -15,7 +15,17 @@ from dask.array.core import normalize_chunks as _dask_normalize
 
 from .. import config
 
-__all__ = ["normalize_chunks", "auto_chunks"]
+__all__ = ["normalize_chunks", "auto_chunks", "drop_empty_blocks"]
+
+
+def drop_empty_blocks(grid) -> tuple:
+    """``grid`` without zero-length blocks (an empty axis keeps its one block).
+
+    dask.array mishandles zero-length blocks in scans, arg-reductions, reshape
+    and fancy indexing, and boolean selections make them, so chunkflow's chunk
+    grids never keep them.
+    """
+    return tuple(c if len(c) == 1 else (tuple(b for b in c if b != 0) or (0,)) for c in grid)
 
 
 def auto_chunks(shape, dtype) -> tuple:
@@ -29,6 +39,8 @@ def auto_chunks(shape, dtype) -> tuple:
     limit = config.auto_chunk_bytes()
     if not shape:
         return ()
+    if 0 in shape:  # an empty array is one (empty) chunk; dask's sizing divides by the length
+        return tuple((n,) for n in shape)
     row = math.prod(shape[1:]) * itemsize
     if row <= limit:
         spec = ("auto",) + (-1,) * (len(shape) - 1)
@@ -80,6 +92,8 @@ def normalize_chunks(chunks, shape, dtype) -> tuple:
             spec.append(tuple(int(b) for b in c))
         else:
             raise TypeError(f"chunk spec {c!r} on axis {axis} is not an int, -1, 'auto' or a tuple")
+    if "auto" in spec and 0 in shape:  # as in auto_chunks: empty arrays are one chunk
+        spec = [-1 if c == "auto" else c for c in spec]
     if "auto" in spec:
         return _dask_normalize(tuple(spec), shape, limit=config.auto_chunk_bytes(), dtype=np.dtype(dtype))
-    return _dask_normalize(tuple(spec), shape, dtype=np.dtype(dtype))
+    return drop_empty_blocks(_dask_normalize(tuple(spec), shape, dtype=np.dtype(dtype)))

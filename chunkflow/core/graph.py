@@ -15,6 +15,7 @@ import dask.array as da
 import numpy as np
 from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 
+from .chunks import drop_empty_blocks
 from .tensor import Tensor, make_node
 
 __all__ = ["as_tensor", "dask_op", "normalize_axis", "placeholder", "source_from_dask", "toposort"]
@@ -28,7 +29,8 @@ def placeholder(t: Tensor) -> da.Array:
 
 
 def source_from_dask(darr: da.Array, device: str = "cpu") -> Tensor:
-    """A source node whose chunks are those of the dask array ``darr``."""
+    """A source node whose chunks are those of the dask array ``darr`` (zero-length blocks dropped)."""
+    darr = _without_empty_blocks(darr)
     return make_node(
         "source", (), ("dask", darr), darr.shape, darr.dtype, darr.chunks,
         device=device, key=f"from_dask-{darr.name}",
@@ -40,7 +42,26 @@ def dask_op(fn, inputs, *args, **kwargs) -> Tensor:
     inputs = tuple(inputs)
     params = (fn, args, tuple(sorted(kwargs.items())))
     out = fn(*(placeholder(t) for t in inputs), *args, **kwargs)
-    return make_node("dask", inputs, params, out.shape, out.dtype, out.chunks)
+    node = make_node("dask", inputs, params, out.shape, out.dtype, out.chunks)
+    grid = drop_empty_blocks(out.chunks)
+    if grid == out.chunks:
+        return node
+    if out.size == 0:  # nothing to compute: one empty block
+        return source_from_dask(da.zeros(out.shape, dtype=out.dtype, chunks=-1))
+    out = _rechunk(out, grid)
+    return make_node("dask", (node,), (_rechunk, (grid,), ()), out.shape, out.dtype, out.chunks)
+
+
+def _rechunk(x, grid):
+    return x.rechunk(grid)
+
+
+def _without_empty_blocks(darr: da.Array) -> da.Array:
+    """``darr`` rechunked without zero-length blocks (see ``chunks.drop_empty_blocks``)."""
+    grid = drop_empty_blocks(darr.chunks)
+    if grid == darr.chunks:
+        return darr
+    return darr.rechunk(grid) if darr.size else da.zeros(darr.shape, dtype=darr.dtype, chunks=-1)
 
 
 def as_tensor(x, like: Tensor | None = None) -> Tensor:

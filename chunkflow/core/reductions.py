@@ -10,6 +10,7 @@ reads each chunk of ``x`` once.
 from __future__ import annotations
 
 import builtins
+import math
 
 import dask.array as da
 import numpy as np
@@ -125,9 +126,10 @@ def _arg(kind, x, axis, keepdims):
     if axis is None:
         if x.size == 0:
             raise ValueError(f"attempt to get {kind} of an empty sequence")
+        ndim = x.ndim
         x = x.reshape(-1) if x.ndim != 1 else x
         out = dask_op(_darg, (x,), kind, 0, False)
-        return out.reshape((1,) * as_tensor(x).ndim) if keepdims else out
+        return out.reshape((1,) * ndim) if keepdims else out
     (ax,) = normalize_axis(axis, x.ndim)
     if x.shape[ax] == 0:
         raise ValueError(f"attempt to get {kind} of an empty sequence (axis {axis} of shape {x.shape})")
@@ -158,6 +160,11 @@ def _scan(kind, x, axis, dtype):
         x = x.reshape(-1)
         axis = 0
     (ax,) = normalize_axis(axis, x.ndim)
+    if builtins.any(math.isnan(s) for s in x.shape):  # dask's scans silently drop rows of unknown-length chunks
+        raise ValueError(
+            f"{kind} of a Tensor with unknown chunk sizes (shape {x.shape}, from boolean indexing) "
+            f"is not supported; call .compute_chunk_sizes() first"
+        )
     return dask_op(_dscan, (x,), kind, ax, dtype)
 
 

@@ -108,9 +108,6 @@ class Tensor:
 
         return lower([self])[0]
 
-    def __dask_graph__(self):
-        return self.to_dask().__dask_graph__()
-
     def __array__(self, dtype=None, copy=None):
         out = np.asarray(self.compute())
         return out.astype(dtype, copy=False) if dtype is not None else out
