@@ -78,6 +78,11 @@ class Tensor:
     def __len__(self):
         if not self.shape:
             raise TypeError("len() of a 0-d Tensor")
+        if math.isnan(self.shape[0]):
+            raise ValueError(
+                "the length of this Tensor is unknown until it runs (it comes from boolean indexing); "
+                "call .compute_chunk_sizes() first"
+            )
         return self.shape[0]
 
     def __hash__(self):
