@@ -24,7 +24,7 @@ from .elementwise import elementwise as ew
 from .graph import as_tensor, toposort
 from .tensor import Tensor
 
-__all__ = ["vjp", "grad", "value_and_grad", "sum_to_shape"]
+__all__ = ["vjp", "grad", "value_and_grad", "sum_to_shape", "tree_flatten"]
 
 
 # ---------------------------------------------------------------- helpers
@@ -288,7 +288,7 @@ def vjp(f, *primals):
     flat, rebuild = [], []
     tensors = []
     for p in primals:
-        leaves, unflatten = _flatten(p)
+        leaves, unflatten = tree_flatten(p)
         ts = [_parameter(v) for v in leaves]
         flat.append(ts)
         rebuild.append(unflatten)
@@ -352,11 +352,11 @@ def _parameter(value) -> Tensor:
     return from_array(arr, chunks=-1)
 
 
-def _flatten(tree):
+def tree_flatten(tree):
     """(leaves, unflatten) of a pytree of arrays: dicts, lists and tuples nest."""
     if isinstance(tree, dict):
         keys = list(tree)
-        parts = [_flatten(tree[k]) for k in keys]
+        parts = [tree_flatten(tree[k]) for k in keys]
         sizes = [len(p[0]) for p in parts]
 
         def unflatten(leaves):
@@ -368,7 +368,7 @@ def _flatten(tree):
 
         return [leaf for p in parts for leaf in p[0]], unflatten
     if isinstance(tree, (list, tuple)):
-        parts = [_flatten(v) for v in tree]
+        parts = [tree_flatten(v) for v in tree]
         sizes = [len(p[0]) for p in parts]
         kind = type(tree)
 
@@ -417,7 +417,7 @@ class _Step:
     def __init__(self, f, args, nums, has_aux):
         from ..runtime import Compiled
 
-        self.flat = [_flatten(args[n]) for n in nums]
+        self.flat = [tree_flatten(args[n]) for n in nums]
         params = [[placeholder_param(v) for v in leaves] for leaves, _ in self.flat]
         full = list(args)
         for n, ps, (_, unflatten) in zip(nums, params, self.flat):
@@ -440,13 +440,13 @@ class _Step:
         flat_params = [p for ps in params for p in ps]
         self.n_grads = len(flat_params)
         grads = backprop(out, np.ones((), dtype=out.dtype), flat_params)
-        aux_leaves, self.aux_unflatten = _flatten(self.aux)
+        aux_leaves, self.aux_unflatten = tree_flatten(self.aux)
         self.aux_leaves = aux_leaves
         aux_tensors = [a for a in aux_leaves if isinstance(a, Tensor)]
         self.program = Compiled([out, *grads, *aux_tensors], flat_params)
 
     def __call__(self, args, nums, scheduler):
-        values = [v for n in nums for v in _flatten(args[n])[0]]
+        values = [v for n in nums for v in tree_flatten(args[n])[0]]
         results = self.program(*values, scheduler=scheduler)
         value, grads, aux = results[0], results[1:1 + self.n_grads], iter(results[1 + self.n_grads:])
         _check_finite(value, grads)
