@@ -340,43 +340,38 @@ def _zeros_like(t):
     return zeros(t.shape, dtype=t.dtype, chunks=t.chunks)
 
 
-def _parameter(value) -> Tensor:
-    from .creation import from_array
-
+def _float_array(value) -> np.ndarray:
+    """``value`` as an array, refused unless floating point (only those have gradients)."""
     arr = np.asarray(value)
     if arr.dtype.kind not in "fc":
         raise TypeError(
             f"parameters must be floating point to be differentiated, got dtype {arr.dtype}; "
             f"cast them with .astype(float)"
         )
-    return from_array(arr, chunks=-1)
+    return arr
+
+
+def _parameter(value) -> Tensor:
+    from .creation import from_array
+
+    return from_array(_float_array(value), chunks=-1)
 
 
 def tree_flatten(tree):
     """(leaves, unflatten) of a pytree of arrays: dicts, lists and tuples nest."""
     if isinstance(tree, dict):
         keys = list(tree)
-        parts = [tree_flatten(tree[k]) for k in keys]
-        sizes = [len(p[0]) for p in parts]
-
-        def unflatten(leaves):
-            out, i = {}, 0
-            for k, (_, un), n in zip(keys, parts, sizes):
-                out[k] = un(leaves[i:i + n])
-                i += n
-            return out
-
-        return [leaf for p in parts for leaf in p[0]], unflatten
+        leaves, unflatten_values = tree_flatten(list(tree.values()))
+        return leaves, lambda new: dict(zip(keys, unflatten_values(new)))
     if isinstance(tree, (list, tuple)):
         parts = [tree_flatten(v) for v in tree]
-        sizes = [len(p[0]) for p in parts]
         kind = type(tree)
 
         def unflatten(leaves):
             out, i = [], 0
-            for (_, un), n in zip(parts, sizes):
-                out.append(un(leaves[i:i + n]))
-                i += n
+            for part_leaves, un in parts:
+                out.append(un(leaves[i:i + len(part_leaves)]))
+                i += len(part_leaves)
             return kind(out)
 
         return [leaf for p in parts for leaf in p[0]], unflatten
@@ -389,12 +384,7 @@ def placeholder_param(value) -> Tensor:
 
     from .tensor import make_node
 
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "fc":
-        raise TypeError(
-            f"parameters must be floating point to be differentiated, got dtype {arr.dtype}; "
-            f"cast them with .astype(float)"
-        )
+    arr = _float_array(value)
     return make_node(
         "source", (), ("param",), arr.shape, arr.dtype, tuple((s,) for s in arr.shape),
         key=f"param-{uuid.uuid4().hex}",
