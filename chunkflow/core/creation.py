@@ -3,6 +3,8 @@
 Filled and ranged Tensors are dask.array's own constructors wrapped as
 source nodes (their chunks are computed where they are used, never stored in
 the graph); ``from_array`` keeps a reference to the array, sliced per chunk.
+Constructors take the array API's keyword-only ``device=`` (``None`` or ``"cpu"``:
+new Tensors start on the CPU; ``.to_device("gpu")`` moves them).
 """
 from __future__ import annotations
 
@@ -12,13 +14,23 @@ import dask.array as da
 import numpy as np
 
 from .chunks import normalize_chunks
+from .elementwise import elementwise
 from .graph import source_from_dask
 from .tensor import Tensor
 
 __all__ = [
     "from_array", "asarray", "from_dask", "zeros", "ones", "full", "empty", "zeros_like",
-    "ones_like", "full_like", "empty_like", "arange", "linspace", "eye", "identity",
+    "ones_like", "full_like", "empty_like", "arange", "linspace", "eye", "identity", "check_device",
 ]
+
+
+def check_device(device) -> None:
+    """Raise unless ``device`` is one chunkflow creates Tensors on (None or ``"cpu"``)."""
+    if device not in (None, "cpu"):
+        raise ValueError(
+            f"device {device!r} is not available for new Tensors; use device=None or 'cpu' "
+            f"(move Tensors to a GPU with .to_device('gpu'))"
+        )
 
 
 def _shape(shape) -> tuple:
@@ -55,12 +67,23 @@ def from_array(x, chunks="auto", dtype=None) -> Tensor:
 
 
 def asarray(obj, dtype=None, device=None, copy=None, chunks="auto") -> Tensor:
-    """``obj`` as a Tensor (array API ``asarray``); Tensors are returned as they are."""
-    if isinstance(obj, Tensor):
-        return obj if dtype is None else obj.astype(dtype)
+    """``obj`` as a Tensor (array API ``asarray``); Tensors are returned as they are.
+
+    Tensors are immutable, so ``copy=True`` never needs to copy one; ``copy=False``
+    raises ``ValueError`` where NumPy would have to copy (a list, a dtype change).
+    """
+    check_device(device)
     if isinstance(obj, da.Array):
-        return from_dask(obj) if dtype is None else from_dask(obj).astype(dtype)
-    arr = np.array(obj, dtype=dtype, copy=True if copy else None)
+        obj = from_dask(obj)
+    if isinstance(obj, Tensor):
+        if dtype is None or np.dtype(dtype) == obj.dtype:
+            return obj
+        if copy is False:
+            raise ValueError(
+                f"asarray(copy=False) cannot change dtype {obj.dtype} to {np.dtype(dtype)} without a copy"
+            )
+        return obj.astype(dtype)
+    arr = np.array(obj, dtype=dtype, copy=copy)
     return from_array(arr, chunks=chunks)
 
 
@@ -71,27 +94,28 @@ def from_dask(darr) -> Tensor:
     return source_from_dask(darr)
 
 
-def full(shape, fill_value, dtype=None, chunks="auto") -> Tensor:
+def full(shape, fill_value, dtype=None, chunks="auto", *, device=None) -> Tensor:
     """A Tensor of ``shape`` filled with ``fill_value``."""
+    check_device(device)
     shape = _shape(shape)
     dtype = np.dtype(dtype) if dtype is not None else np.array(fill_value).dtype
     grid = normalize_chunks(chunks, shape, dtype)
     return source_from_dask(da.full(shape, fill_value, dtype=dtype, chunks=grid))
 
 
-def zeros(shape, dtype=float, chunks="auto") -> Tensor:
+def zeros(shape, dtype=float, chunks="auto", *, device=None) -> Tensor:
     """A Tensor of zeros."""
-    return full(shape, 0, dtype=np.dtype(dtype if dtype is not None else float), chunks=chunks)
+    return full(shape, 0, dtype=np.dtype(dtype if dtype is not None else float), device=device, chunks=chunks)
 
 
-def ones(shape, dtype=float, chunks="auto") -> Tensor:
+def ones(shape, dtype=float, chunks="auto", *, device=None) -> Tensor:
     """A Tensor of ones."""
-    return full(shape, 1, dtype=np.dtype(dtype if dtype is not None else float), chunks=chunks)
+    return full(shape, 1, dtype=np.dtype(dtype if dtype is not None else float), device=device, chunks=chunks)
 
 
-def empty(shape, dtype=float, chunks="auto") -> Tensor:
+def empty(shape, dtype=float, chunks="auto", *, device=None) -> Tensor:
     """A Tensor of ``shape`` (filled with zeros: chunks are made where used)."""
-    return zeros(shape, dtype=dtype, chunks=chunks)
+    return zeros(shape, dtype=dtype, device=device, chunks=chunks)
 
 
 def _like(x, dtype, chunks):
@@ -99,53 +123,75 @@ def _like(x, dtype, chunks):
     return x.shape, (x.dtype if dtype is None else dtype), (x.chunks if chunks is None else chunks)
 
 
-def zeros_like(x, dtype=None, chunks=None) -> Tensor:
+def zeros_like(x, dtype=None, chunks=None, *, device=None) -> Tensor:
     """Zeros with the shape, dtype and chunks of ``x``."""
+    check_device(device)
     return zeros(*_like(x, dtype, chunks))
 
 
-def ones_like(x, dtype=None, chunks=None) -> Tensor:
+def ones_like(x, dtype=None, chunks=None, *, device=None) -> Tensor:
     """Ones with the shape, dtype and chunks of ``x``."""
+    check_device(device)
     return ones(*_like(x, dtype, chunks))
 
 
-def empty_like(x, dtype=None, chunks=None) -> Tensor:
+def empty_like(x, dtype=None, chunks=None, *, device=None) -> Tensor:
     """An uninitialized (zero) Tensor like ``x``."""
+    check_device(device)
     return zeros(*_like(x, dtype, chunks))
 
 
-def full_like(x, fill_value, dtype=None, chunks=None) -> Tensor:
+def full_like(x, fill_value, dtype=None, chunks=None, *, device=None) -> Tensor:
     """``fill_value`` with the shape, dtype and chunks of ``x``."""
     shape, dt, ch = _like(x, dtype, chunks)
-    return full(shape, fill_value, dtype=dt if dtype is not None else dt, chunks=ch)
+    return full(shape, fill_value, dtype=dt, device=device, chunks=ch)
 
 
-def arange(start, stop=None, step=1, dtype=None, chunks="auto") -> Tensor:
+def arange(start, stop=None, step=1, dtype=None, chunks="auto", *, device=None) -> Tensor:
     """Evenly spaced values in ``[start, stop)`` (NumPy's ``arange``)."""
-    if stop is None:
-        start, stop = 0, start
+    check_device(device)
     if step == 0:
         raise ValueError("arange step must not be zero")
-    dtype = np.dtype(dtype) if dtype is not None else np.arange(start, start + step, step).dtype
-    n = max(int(np.ceil((stop - start) / step)), 0)
+    if dtype is None:  # from all three arguments, before a lone ``start`` becomes ``stop``
+        given = (start, step) if stop is None else (start, stop, step)
+        dtype = np.result_type(*(np.asarray(v).dtype for v in given))
+    if stop is None:
+        start, stop = 0, start
+    dtype = np.dtype(dtype)
+    if all(isinstance(v, numbers.Integral) for v in (start, stop, step)):
+        n = max(-((int(start) - int(stop)) // int(step)), 0)  # exact for integers of any size
+    else:
+        n = max(int(np.ceil((stop - start) / step)), 0)
     grid = normalize_chunks(chunks, (n,), dtype)
     return source_from_dask(da.arange(start, stop, step, dtype=dtype, chunks=grid))
 
 
-def linspace(start, stop, num=50, endpoint=True, dtype=None, chunks="auto") -> Tensor:
-    """``num`` evenly spaced values from ``start`` to ``stop``."""
-    if num < 0:
-        raise ValueError(f"number of samples must be non-negative, got {num}")
-    dtype = np.dtype(dtype) if dtype is not None else np.result_type(start, stop, float)
-    grid = normalize_chunks(chunks, (num,), dtype)
-    return source_from_dask(da.linspace(start, stop, num, endpoint=endpoint, dtype=dtype, chunks=grid))
+def linspace(start, stop, num=50, endpoint=True, dtype=None, chunks="auto", *, device=None) -> Tensor:
+    """``num`` evenly spaced values from ``start`` to ``stop`` (NumPy's formula: ``stop`` is exact)."""
+    check_device(device)
+    if isinstance(num, bool) or not isinstance(num, numbers.Integral) or num < 0:
+        raise ValueError(f"number of samples must be a non-negative int, got {num!r}")
+    work = np.result_type(start, stop, float)
+    dtype = np.dtype(dtype) if dtype is not None else work
+    div = num - 1 if endpoint else num
+    i = arange(num, dtype=work, chunks=chunks)
+    step = (stop - start) / div if div > 0 else 0
+    y = elementwise("add", elementwise("multiply", i, step), start)
+    if endpoint and num > 1:
+        y = elementwise("where", elementwise("equal", i, num - 1), stop, y)
+    if dtype.kind in "iu":
+        y = elementwise("floor", y)
+    return elementwise("astype", y, dtype) if y.dtype != dtype else y
 
 
-def eye(n_rows, n_cols=None, k=0, dtype=float, chunks="auto") -> Tensor:
+def eye(n_rows, n_cols=None, k=0, dtype=float, chunks="auto", *, device=None) -> Tensor:
     """A 2-D Tensor with ones on diagonal ``k``."""
+    check_device(device)
     n_cols = n_rows if n_cols is None else n_cols
     dtype = np.dtype(dtype if dtype is not None else float)
     grid = normalize_chunks(chunks, (n_rows, n_cols), dtype)
+    if n_rows == 0 or n_cols == 0:  # dask's eye divides by the block size
+        return zeros((n_rows, n_cols), dtype=dtype, chunks=grid)
     if len(set(grid[0])) > 1 or len(set(grid[1])) > 1 or grid[0][0] != grid[1][0]:
         # dask's eye needs square regular blocks; build from its blocks then rechunk.
         size = max(grid[0][0] if grid[0] else 1, 1)
@@ -154,6 +200,6 @@ def eye(n_rows, n_cols=None, k=0, dtype=float, chunks="auto") -> Tensor:
     return source_from_dask(da.eye(n_rows, M=n_cols, k=k, dtype=dtype, chunks=grid[0][0] or 1))
 
 
-def identity(n, dtype=float, chunks="auto") -> Tensor:
+def identity(n, dtype=float, chunks="auto", *, device=None) -> Tensor:
     """The ``n`` x ``n`` identity."""
-    return eye(n, dtype=dtype, chunks=chunks)
+    return eye(n, dtype=dtype, device=device, chunks=chunks)

@@ -79,6 +79,24 @@ def _to_device(self, device, /, stream=None):
 
 
 Tensor.to_device = _to_device
+
+
+def _dlpack(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+    """A DLPack capsule of this Tensor's computed value (runs the graph)."""
+    value = self.compute()
+    if not hasattr(value, "__dlpack__"):
+        value = np.asarray(value)
+    given = {"stream": stream, "max_version": max_version, "dl_device": dl_device, "copy": copy}
+    return value.__dlpack__(**{k: v for k, v in given.items() if v is not None})
+
+
+def _dlpack_device(self):
+    """(DLPack device type, device id): CPU is 1, CUDA is 2."""
+    return (1, 0) if self.device == "cpu" else (2, 0)
+
+
+Tensor.__dlpack__ = _dlpack
+Tensor.__dlpack_device__ = _dlpack_device
 Tensor.__array_namespace__ = lambda self, api_version=None: __import__("chunkflow")
 
 
@@ -105,6 +123,8 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
         if reducer is None or len(inputs) != 1:
             return NotImplemented
         return reducer(inputs[0], axis=kwargs.get("axis", 0), keepdims=kwargs.get("keepdims", False))
+    if name == "matmul" and not kwargs:  # ndarray @ Tensor
+        return linalg.matmul(*inputs)
     name = {"absolute": "abs", "true_divide": "divide", "conjugate": "conj", "invert": "invert"}.get(name, name)
     if name not in ew.FUNCTIONS or kwargs:
         return NotImplemented
