@@ -12,7 +12,7 @@ import numpy as _np
 from . import config
 from .core import Tensor
 from .core import elementwise as _ew
-from .core import linalg
+from . import linalg
 from .core import random
 from .core.array_api import (
     UniqueAllResult, UniqueCountsResult, UniqueInverseResult, __array_namespace_info__, argsort,

@@ -3,13 +3,20 @@
 Contractions (``matmul``, ``tensordot``) are dask.array's blockwise products
 with tree-summed partials; BLAS is limited to one thread per task while they
 run (see ``runtime``), so scheduler threads and BLAS threads do not fight for
-the cores. ``qr``/``lstsq`` use dask's tall-skinny QR. ``solve``,
-``cholesky`` and ``inv`` are for small square results (Gram matrices,
-Hessians): they gather the matrix into one chunk.
+the cores. ``lstsq`` uses dask's tall-skinny QR, and so do ``qr`` (reduced) and
+``svd`` (``full_matrices=False``) for a tall 2-D matrix in several row chunks.
+The rest of the array API's ``linalg`` extension (``solve``, ``cholesky``,
+``inv``, ``det``, ``slogdet``, ``eigh``, ``eigvalsh``, ``matrix_power``,
+``matrix_rank``, ``pinv``, ``svdvals``, and ``qr``/``svd`` otherwise) is for
+small matrices or stacks of them (Gram matrices, Hessians): each matrix is
+gathered into one chunk (the stack axes keep theirs) and NumPy's function runs
+per block. ``chunkflow.linalg`` is the namespace ``cf.linalg``.
 """
 from __future__ import annotations
 
 import math
+import operator
+from typing import NamedTuple
 
 import dask.array as da
 import numpy as np
@@ -22,7 +29,9 @@ from .tensor import Tensor, make_node
 
 __all__ = [
     "matmul", "dot", "tensordot", "outer", "inner", "vecdot", "norm", "vector_norm",
-    "matrix_norm", "qr", "solve", "cholesky", "lstsq", "inv", "svd", "diagonal", "trace",
+    "matrix_norm", "qr", "solve", "cholesky", "lstsq", "inv", "svd", "diagonal", "trace", "det", "slogdet",
+    "eigh", "eigvalsh", "matrix_power", "matrix_rank", "pinv", "svdvals", "cross", "EighResult", "QRResult",
+    "SlogdetResult", "SVDResult",
 ]
 
 
@@ -235,43 +244,181 @@ def norm(x, ord=None, axis=None, keepdims=False) -> Tensor:  # noqa: A002
     raise ValueError(f"norm over {len(axes)} axes is not defined; use 1 or 2 axes")
 
 
+class SlogdetResult(NamedTuple):
+    sign: Tensor
+    logabsdet: Tensor
+
+
+class EighResult(NamedTuple):
+    eigenvalues: Tensor
+    eigenvectors: Tensor
+
+
+class QRResult(NamedTuple):
+    Q: Tensor
+    R: Tensor
+
+
+class SVDResult(NamedTuple):
+    U: Tensor
+    S: Tensor
+    Vh: Tensor
+
+
 def _square(name, a):
+    """``a`` (a matrix or a stack of them in the last two axes) checked square, matrices in one chunk."""
+    a = _matrices(name, a)
+    if a.shape[-1] != a.shape[-2]:
+        if a.ndim == 2:
+            raise ValueError(f"{name} needs a square 2-D matrix, got shape {a.shape}")
+        raise ValueError(f"{name} needs square matrices in the last two axes, got shape {a.shape}")
+    return a
+
+
+def _matrices(name, a):
     a = as_tensor(a)
-    if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ValueError(f"{name} needs a square 2-D matrix, got shape {a.shape}")
+    if a.ndim < 2:
+        raise ValueError(f"{name} needs a matrix or a stack of matrices (at least 2-D), got shape {a.shape}")
     _check_numeric(name, a)
-    return rechunk(a, -1)
+    return rechunk(a, a.chunks[:-2] + ((a.shape[-2],), (a.shape[-1],)))
 
 
-def _dmap(a, *others, func, chunks=None):
-    # NumPy's linalg result: single precision only when every input is single precision
-    dtype = np.result_type(*(x.dtype if x.dtype.kind in "fc" else np.float64 for x in (a, *others)))
-    return da.map_blocks(func, a, *others, dtype=dtype, chunks=chunks)
+def _apply(*blocks, fn, i, kw):
+    out = fn(*blocks, **dict(kw))
+    return out if i is None else out[i]
+
+
+def _probe_dtype(func, dtypes, i, kw, n=2):
+    """The dtype of NumPy's result for inputs of ``dtypes`` (run on tiny identity matrices)."""
+    probes = [np.eye(n, dtype=dt) for dt in dtypes]
+    return np.asarray(_apply(*probes, fn=func, i=i, kw=kw)).dtype
+
+
+def _dstack(a, *others, func, core, dtype, i=None, kw=()):
+    """NumPy's ``func`` on every block of a stack of matrices held whole in the last two axes."""
+    nd = a.ndim
+    chunks = a.chunks[: nd - 2] + tuple((int(n),) for n in core)
+    drop = list(range(nd - 2 + len(core), nd))
+    return da.map_blocks(
+        _apply, a, *others, fn=func, i=i, kw=kw, dtype=dtype, chunks=chunks, drop_axis=drop,
+        meta=np.empty((0,) * len(chunks), dtype=dtype),
+    )
+
+
+def _stack_op(a, func, core, i=None, kw=(), dtype=None):
+    if dtype is None:
+        dtype = _probe_dtype(func, (a.dtype,), i, kw)
+    return dask_op(_dstack, (a,), func=func, core=tuple(core), dtype=np.dtype(dtype), i=i, kw=tuple(kw))
 
 
 def solve(a, b) -> Tensor:
-    """``x`` with ``a @ x == b`` for a small square ``a`` (held in one chunk)."""
+    """``x`` with ``a @ x == b`` for small square ``a`` (or stacks of them; each held in one chunk).
+
+    ``b`` of shape ``(M,)`` is one right-hand side for every matrix; otherwise ``b`` is ``(..., M, K)``
+    and the stacks broadcast (the array API's rules, and NumPy 2's).
+    """
     a = _square("solve", a)
     b = as_tensor(b)
-    if b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
-        raise ValueError(f"solve: b of shape {b.shape} does not match a of shape {a.shape} (needs {a.shape[0]} rows)")
+    m = a.shape[-1]
+    if b.ndim == 0 or (b.ndim == 1 and b.shape[0] != m) or (b.ndim > 1 and b.shape[-2] != m):
+        raise ValueError(f"solve: b of shape {b.shape} does not match a of shape {a.shape} (needs {m} rows)")
+    _check_numeric("solve", b)
     if b.ndim == 1:
-        return solve(a, b[:, None])[:, 0]
-    b = rechunk(b, -1)
-    return dask_op(_dmap, (a, b), func=np.linalg.solve, chunks=b.chunks)
+        return solve(a, b[:, None])[..., 0]
+    from .elementwise import broadcast_shapes
+    from .manipulation import broadcast_to
+
+    try:
+        stack = broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError as e:
+        raise ValueError(f"solve: the stacks of a (shape {a.shape}) and b (shape {b.shape}) do not broadcast") from e
+    a = rechunk(broadcast_to(a, stack + a.shape[-2:]), -1)
+    b = rechunk(broadcast_to(b, stack + b.shape[-2:]), -1)
+    dtype = _probe_dtype(np.linalg.solve, (a.dtype, b.dtype), None, ())
+    return dask_op(_dstack, (a, b), func=np.linalg.solve, core=b.shape[-2:], dtype=dtype, i=None, kw=())
 
 
 def cholesky(a, upper=False) -> Tensor:
-    """Cholesky factor of a small symmetric positive-definite matrix (lower by default)."""
+    """Cholesky factor of small symmetric (Hermitian) positive-definite matrices (lower by default)."""
     a = _square("cholesky", a)
-    out = dask_op(_dmap, (a,), func=np.linalg.cholesky)
-    return out.T if upper else out
+    return _stack_op(a, np.linalg.cholesky, a.shape[-2:], kw=(("upper", bool(upper)),))
 
 
 def inv(a) -> Tensor:
-    """Inverse of a small square matrix."""
+    """Inverse of small square matrices (or stacks of them)."""
     a = _square("inv", a)
-    return dask_op(_dmap, (a,), func=np.linalg.inv)
+    return _stack_op(a, np.linalg.inv, a.shape[-2:])
+
+
+def det(x) -> Tensor:
+    """Determinants of square matrices (or stacks of them)."""
+    x = _square("det", x)
+    return _stack_op(x, np.linalg.det, ())
+
+
+def slogdet(x) -> SlogdetResult:
+    """Sign and natural log of the absolute determinant (a named tuple ``sign, logabsdet``)."""
+    x = _square("slogdet", x)
+    return SlogdetResult(*(_stack_op(x, np.linalg.slogdet, (), i=i) for i in range(2)))
+
+
+def eigh(x) -> EighResult:
+    """Eigenvalues (ascending) and eigenvectors of symmetric/Hermitian matrices (a named tuple)."""
+    x = _square("eigh", x)
+    n = x.shape[-1]
+    return EighResult(_stack_op(x, np.linalg.eigh, (n,), i=0), _stack_op(x, np.linalg.eigh, (n, n), i=1))
+
+
+def eigvalsh(x) -> Tensor:
+    """Eigenvalues (ascending) of symmetric/Hermitian matrices."""
+    x = _square("eigvalsh", x)
+    return _stack_op(x, np.linalg.eigvalsh, x.shape[-1:])
+
+
+def matrix_power(x, n) -> Tensor:
+    """``x`` raised to the integer power ``n`` (negative powers invert; stacks map)."""
+    x = _square("matrix_power", x)
+    return _stack_op(x, np.linalg.matrix_power, x.shape[-2:], kw=(("n", operator.index(n)),))
+
+
+def _with_rtol(a, rtol, func):
+    return func(a, rtol=rtol[..., 0, 0])
+
+
+def _rtol_op(name, x, rtol, func, core):
+    x = _matrices(name, x)
+    if rtol is None or isinstance(rtol, (int, float)):
+        return _stack_op(x, func, core, kw=(("rtol", rtol),))
+    rtol = as_tensor(rtol)
+    from .elementwise import broadcast_shapes
+    from .manipulation import broadcast_to
+
+    stack = broadcast_shapes(x.shape[:-2], rtol.shape)
+    x = rechunk(broadcast_to(x, stack + x.shape[-2:]), -1)
+    rtol = rechunk(broadcast_to(rtol, stack)[..., None, None], -1)
+    dtype = _probe_dtype(func, (x.dtype,), None, (("rtol", 0.0),))
+    return dask_op(_dstack, (x, rtol), func=_with_rtol, core=tuple(core), dtype=dtype, i=None, kw=(("func", func),))
+
+
+def matrix_rank(x, rtol=None) -> Tensor:
+    """Number of singular values above ``rtol * largest`` (NumPy's default tolerance when None)."""
+    return _rtol_op("matrix_rank", x, rtol, np.linalg.matrix_rank, ())
+
+
+def pinv(x, rtol=None) -> Tensor:
+    """Moore-Penrose pseudo-inverse of matrices (or stacks of them)."""
+    x = as_tensor(x)
+    return _rtol_op("pinv", x, rtol, np.linalg.pinv, x.shape[-2:][::-1] if x.ndim >= 2 else ())
+
+
+def _svdvals(a):
+    return np.linalg.svd(a, compute_uv=False)
+
+
+def svdvals(x) -> Tensor:
+    """Singular values of matrices (or stacks of them), in descending order."""
+    x = _matrices("svdvals", x)
+    return _stack_op(x, _svdvals, (min(x.shape[-2:]),))
 
 
 def _tall(name, a):
@@ -284,26 +431,85 @@ def _tall(name, a):
     return rechunk(a, (a.chunks[0], -1))
 
 
+def _row_chunked(a) -> bool:
+    return a.ndim == 2 and a.numblocks[0] > 1
+
+
 def _dqr(a, i):
     return da.linalg.qr(a)[i]
 
 
-def qr(a) -> tuple[Tensor, Tensor]:
-    """Reduced QR of a tall-skinny matrix by tree QR (tsqr)."""
-    a = _tall("qr", a)
-    return dask_op(_dqr, (a,), 0), dask_op(_dqr, (a,), 1)
+def qr(a, mode="reduced") -> QRResult:
+    """QR factorization (a named tuple ``Q, R``).
+
+    A 2-D matrix in several row chunks is factored by dask's tree QR (tsqr), which needs a
+    tall-skinny matrix and ``mode='reduced'``; otherwise each matrix (of a stack) is held in one chunk.
+    """
+    a = as_tensor(a)
+    if mode not in ("reduced", "complete"):
+        raise ValueError(f"qr: mode must be 'reduced' or 'complete', got {mode!r}")
+    if _row_chunked(a) and mode == "reduced":
+        a = _tall("qr", a)
+        return QRResult(dask_op(_dqr, (a,), 0), dask_op(_dqr, (a,), 1))
+    a = _matrices("qr", a)
+    m, n = a.shape[-2:]
+    k = m if mode == "complete" else min(m, n)
+    kw = (("mode", mode),)
+    return QRResult(_stack_op(a, np.linalg.qr, (m, k), i=0, kw=kw), _stack_op(a, np.linalg.qr, (k, n), i=1, kw=kw))
 
 
 def _dsvd(a, i):
     return da.linalg.svd(a)[i]
 
 
-def svd(a, full_matrices=False) -> tuple[Tensor, Tensor, Tensor]:
-    """Thin SVD of a tall-skinny matrix (via tsqr)."""
-    if full_matrices:
-        raise ValueError("svd(full_matrices=True) is not supported for chunked matrices; use full_matrices=False")
-    a = _tall("svd", a)
-    return tuple(dask_op(_dsvd, (a,), i) for i in range(3))
+def svd(a, full_matrices=True) -> SVDResult:
+    """Singular value decomposition (a named tuple ``U, S, Vh``).
+
+    ``full_matrices=False`` on a tall-skinny 2-D matrix in several row chunks uses dask's tsqr;
+    otherwise each matrix (of a stack) is held in one chunk.
+    """
+    a = as_tensor(a)
+    if _row_chunked(a) and not full_matrices and a.shape[0] >= a.shape[1]:
+        a = _tall("svd", a)
+        return SVDResult(*(dask_op(_dsvd, (a,), i) for i in range(3)))
+    a = _matrices("svd", a)
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    cores = ((m, m), (k,), (n, n)) if full_matrices else ((m, k), (k,), (k, n))
+    kw = (("full_matrices", bool(full_matrices)),)
+    return SVDResult(*(_stack_op(a, np.linalg.svd, cores[i], i=i, kw=kw) for i in range(3)))
+
+
+def cross(x1, x2, /, *, axis=-1) -> Tensor:
+    """Cross product of 3-element vectors along ``axis`` (the other axes broadcast)."""
+    from .elementwise import broadcast_shapes
+    from .manipulation import broadcast_to, stack
+
+    x1, x2 = as_tensor(x1), as_tensor(x2)
+    _check_numeric("cross", x1, x2)
+    if x1.ndim == 0 or x2.ndim == 0:
+        raise ValueError(f"cross needs at least 1-D operands, got shapes {x1.shape} and {x2.shape}")
+    if not -min(x1.ndim, x2.ndim) <= axis < min(x1.ndim, x2.ndim):
+        raise ValueError(f"cross: axis {axis} is out of bounds for shapes {x1.shape} and {x2.shape}")
+    if x1.shape[axis] != 3 or x2.shape[axis] != 3:
+        raise ValueError(f"cross needs length 3 along axis {axis}, got shapes {x1.shape} and {x2.shape}")
+    shape = broadcast_shapes(x1.shape, x2.shape)
+    ax = axis % len(shape)
+    a, b = broadcast_to(x1, shape), broadcast_to(x2, shape)
+    dtype = np.result_type(x1.dtype, x2.dtype)
+    if a.dtype != dtype:
+        a = elementwise("astype", a, dtype)
+    if b.dtype != dtype:
+        b = elementwise("astype", b, dtype)
+
+    def comp(t, i):
+        return t[(slice(None),) * ax + (i,)]
+
+    def term(i, j):
+        return elementwise("subtract", elementwise("multiply", comp(a, i), comp(b, j)),
+                           elementwise("multiply", comp(a, j), comp(b, i)))
+
+    return stack([term(1, 2), term(2, 0), term(0, 1)], axis=ax)
 
 
 def _dlstsq(a, b, i):

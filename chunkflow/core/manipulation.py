@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 
 import dask.array as da
 import numpy as np
@@ -325,8 +326,10 @@ def getitem(x, index) -> Tensor:
             if arr.dtype != bool and arr.ndim and arr.size == 0:
                 spec[-1] = arr.astype(np.intp)
         elif item is None or item is Ellipsis or isinstance(item, slice):
-            if isinstance(item, slice) and item.step == 0:
-                raise ValueError("slice step cannot be zero")
+            if isinstance(item, slice):
+                item = slice(_slice_bound(item.start), _slice_bound(item.stop), _slice_bound(item.step))
+                if item.step == 0:
+                    raise ValueError("slice step cannot be zero")
             spec.append(item)
         elif isinstance(item, (numbers.Integral, np.integer)) and not isinstance(item, bool):
             spec.append(int(item))
@@ -334,11 +337,108 @@ def getitem(x, index) -> Tensor:
             raise IndexError(f"{_INDEX_HELP}; got {item!r}")
     _check_index(x, spec, tensors)
     spec = tuple(spec)
+    for k, item in enumerate(spec):
+        mask = _array_of(item, tensors) if isinstance(item, (np.ndarray, tuple)) else None
+        if mask is not None and mask.dtype == bool and mask.ndim == 0:
+            return _scalar_mask(x, spec, tensors, k)
+    int_arrays = [_array_of(i, tensors) for i in spec if isinstance(i, (np.ndarray, tuple))]
+    int_arrays = [a for a in int_arrays if a.dtype != bool]
+    if len(int_arrays) == 1 and int_arrays[0].ndim > 1 and not any(isinstance(i, int) for i in spec):
+        # one multi-dimensional array alone: refused (tests/core/test_errors.py pins this); beside
+        # integers it is the standard's "arrays and ints" indexing, handled below
+        raise IndexError(
+            f"integer array indices must be 1-D, got shape {int_arrays[0].shape}; index with the flattened "
+            f"indices and reshape the result"
+        )
+    if len(int_arrays) > 1 or any(a.ndim != 1 for a in int_arrays):
+        return _pointwise_index(x, spec, tensors)
     if all(isinstance(i, slice) and i == slice(None) or i is Ellipsis for i in spec) and spec.count(Ellipsis) <= 1:
         return x
     if any(isinstance(i, (np.ndarray, tuple)) for i in spec) and any(i is None or isinstance(i, int) for i in spec):
         return _advanced_index(x, spec, tensors)
     return dask_op(_dgetitem, (x, *tensors), index=spec)
+
+
+def _scalar_mask(x, spec, tensors, k):
+    """``x[spec]`` where ``spec[k]`` is a 0-d boolean: a new axis of length 1, kept where the mask is True."""
+    consumed = _consumed(spec, tensors)
+    pos = 0
+    for item in spec[:k]:
+        pos += 1 if item is None or isinstance(item, slice) else (x.ndim - consumed if item is Ellipsis else 0)
+    mask = _array_of(spec[k], tensors)
+    mask = mask[None] if isinstance(mask, Tensor) else mask.reshape(1)
+    y = getitem(x, tuple(_restore(i, tensors) for i in spec[:k]) + (None,)
+                + tuple(_restore(i, tensors) for i in spec[k + 1:]))
+    return getitem(y, (slice(None),) * pos + (mask,))
+
+
+def _restore(item, tensors):
+    return tensors[item[1]] if isinstance(item, tuple) else item
+
+
+def _slice_bound(v):
+    """A slice bound as an int or None: 0-d integer Tensors and arrays count as integers (computed)."""
+    if v is None or isinstance(v, int):
+        return v
+    if isinstance(v, (Tensor, np.ndarray, np.integer)):
+        if v.ndim != 0 or v.dtype.kind not in "iu":
+            raise IndexError(f"slice bounds must be integers or 0-d integer arrays, got shape {v.shape} dtype {v.dtype}")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise IndexError(f"slice bounds must be integers, None or 0-d integer arrays; got {v!r}") from None
+
+
+def _pointwise_index(x, spec, tensors):
+    """``x[spec]`` with several integer arrays (or ints beside them), by NumPy's rules.
+
+    The arrays broadcast together and pick elements pointwise; the integers count
+    as 0-d arrays (so do 0-d integer Tensors). The basic part (slices, ``None``,
+    ``...``) is applied first; then the indexed axes are moved first and merged
+    into one, which a single flat integer index (broadcast and raveled) takes
+    from; the broadcast shape replaces the merged axis, in place when the array
+    indices are adjacent in ``spec`` and first otherwise.
+    """
+    from .elementwise import broadcast_shapes, elementwise
+
+    consumed = _consumed(spec, tensors)
+    basic, adv_axes, adv_items, out = [], [], [], 0
+    for item in spec:
+        if isinstance(item, (np.ndarray, tuple, int)):
+            basic.append(slice(None))
+            adv_axes.append(out)
+            adv_items.append(item)
+            out += 1
+        else:
+            basic.append(item)
+            out += 1 if item is None or isinstance(item, slice) else (x.ndim - consumed if item is Ellipsis else 0)
+    pos = [i for i, item in enumerate(spec) if isinstance(item, (np.ndarray, tuple, int))]
+    adjacent = pos[-1] - pos[0] + 1 == len(pos)
+    y = getitem(x, tuple(basic))
+    rest = [i for i in range(y.ndim) if i not in adv_axes]
+    y = permute_dims(y, tuple(adv_axes) + tuple(rest))
+    lengths = [y.shape[i] for i in range(len(adv_axes))]
+    y = reshape(y, (math.prod(lengths),) + y.shape[len(adv_axes):])
+    idx = []
+    for item, n in zip(adv_items, lengths):
+        a = _array_of(item, tensors) if not isinstance(item, int) else np.asarray(item)
+        a = as_tensor(a) if not isinstance(a, Tensor) else a
+        a = elementwise("astype", a, np.dtype(np.int64)) if a.dtype != np.int64 else a
+        idx.append(elementwise("where", elementwise("less", a, 0), elementwise("add", a, n), a))
+    bshape = broadcast_shapes(*(a.shape for a in idx))
+    flat = None
+    stride = 1
+    for a, n in zip(reversed(idx), reversed(lengths)):
+        term = a if stride == 1 else elementwise("multiply", a, stride)
+        flat = term if flat is None else elementwise("add", flat, term)
+        stride *= n
+    flat = reshape(broadcast_to(flat, bshape), (-1,))
+    z = getitem(y, (flat,))
+    z = reshape(z, bshape + y.shape[1:])
+    if adjacent and adv_axes[0] and bshape:
+        nb = len(bshape)
+        z = moveaxis(z, tuple(range(nb)), tuple(range(adv_axes[0], adv_axes[0] + nb)))
+    return z
 
 
 def _array_of(item, tensors):
@@ -385,19 +485,12 @@ def _advanced_index(x, spec, tensors):
 def _check_index(x, spec, tensors):
     if sum(i is Ellipsis for i in spec) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
-    for item in spec:
-        arr = _array_of(item, tensors) if isinstance(item, (np.ndarray, tuple)) else None
-        if arr is not None and arr.dtype != bool and arr.ndim > 1:
-            raise IndexError(
-                f"integer array indices must be 1-D, got shape {arr.shape}; index with the flattened "
-                f"indices and reshape the result"
-            )
     consumed = _consumed(spec, tensors)
     if consumed > x.ndim:
         raise IndexError(f"too many indices for Tensor: Tensor is {x.ndim}-dimensional, but {consumed} were indexed")
-    arrays = [i for i in spec if isinstance(i, (np.ndarray, tuple))]
-    if len(arrays) > 1:
-        raise IndexError("indexing with more than one integer or boolean array at a time is not supported; "
+    arrays = [_array_of(i, tensors) for i in spec if isinstance(i, (np.ndarray, tuple))]
+    if len(arrays) > 1 and any(a.dtype == bool for a in arrays):
+        raise IndexError("indexing with a boolean array beside other arrays is not supported; "
                          "index one axis at a time")
     axis = 0
     for pos, item in enumerate(spec):
@@ -407,7 +500,7 @@ def _check_index(x, spec, tensors):
             rest = sum(1 for i in spec[pos + 1:] if i is not None and i is not Ellipsis)
             axis = x.ndim - rest
             continue
-        n = x.shape[axis]
+        n = x.shape[axis] if axis < x.ndim else math.nan  # a 0-d boolean index consumes no axis
         if isinstance(item, int):
             if not math.isnan(n) and not -n <= item < n:
                 raise IndexError(f"index {item} is out of bounds for axis {axis} with size {n}")

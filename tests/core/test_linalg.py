@@ -178,7 +178,7 @@ def test_lstsq_tall_skinny(b_shape):
 
 def test_svd_tall_skinny():
     a = np.random.default_rng(4).normal(size=(15, 3))
-    u, s, vt = cf.compute(*cf.linalg.svd(cf.from_array(a, chunks=5)), scheduler="sync")
+    u, s, vt = cf.compute(*cf.linalg.svd(cf.from_array(a, chunks=5), full_matrices=False), scheduler="sync")
     np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False), rtol=1e-10)
     np.testing.assert_allclose((u * s) @ vt, a, atol=1e-10)
 
@@ -197,3 +197,122 @@ def test_product_dtypes_are_numpys(dtype):
         "tensordot": (lambda x: cf.tensordot(x, x, axes=([0], [0])), lambda x: np.tensordot(x, x, axes=([0], [0]))),
         "vecdot": (lambda x: cf.vecdot(x, x), lambda x: np.vecdot(x, x)),
     }, a)
+
+
+# ---------------------------------------------------------------- the array API's linalg extension
+def _stack(shape, seed=5, dtype=np.float64):
+    return np.random.default_rng(seed).normal(size=shape).astype(dtype)
+
+
+def _spd_stack(shape, dtype=np.float64):
+    m = _stack(shape)
+    return (m @ np.swapaxes(m, -1, -2) + shape[-1] * np.eye(shape[-1])).astype(dtype)
+
+
+def _close(out, expected, rtol=1e-10, atol=1e-12):
+    expected = np.asarray(expected)
+    assert out.shape == expected.shape and out.dtype == expected.dtype, (out.shape, out.dtype, expected.shape,
+                                                                        expected.dtype)
+    np.testing.assert_allclose(cf.compute(out, scheduler="sync")[0], expected, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("chunks", [-1, 1, (1, -1, 2)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stacked_square_functions_match_numpy(chunks, dtype):
+    a = _spd_stack((3, 4, 4), dtype)
+    x = cf.from_array(a, chunks=chunks)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else {}
+    _close(cf.linalg.inv(x), np.linalg.inv(a), **tol)
+    _close(cf.linalg.det(x), np.linalg.det(a), **tol)
+    _close(cf.linalg.cholesky(x), np.linalg.cholesky(a), **tol)
+    _close(cf.linalg.cholesky(x, upper=True), np.linalg.cholesky(a, upper=True), **tol)
+    _close(cf.linalg.eigvalsh(x), np.linalg.eigvalsh(a), **tol)
+    _close(cf.linalg.matrix_power(x, 3), np.linalg.matrix_power(a, 3), rtol=1e-4 if dtype == np.float32 else 1e-10)
+    _close(cf.linalg.matrix_power(x, -2), np.linalg.matrix_power(a, -2), **tol)
+    _close(cf.linalg.matrix_power(x, 0), np.linalg.matrix_power(a, 0))
+    sign, logabsdet = np.linalg.slogdet(a)
+    res = cf.linalg.slogdet(x)
+    assert type(res).__name__ == "SlogdetResult" and res.sign is res[0] and res.logabsdet is res[1]
+    _close(res.sign, sign)
+    _close(res.logabsdet, logabsdet, **tol)
+    w, v = cf.linalg.eigh(x)
+    _close(w, np.linalg.eigh(a).eigenvalues, **tol)
+    (vv,) = cf.compute(v, scheduler="sync")  # eigenvectors are unique up to sign: check a v = v w
+    np.testing.assert_allclose(a @ vv, vv * np.linalg.eigh(a).eigenvalues[..., None, :], rtol=1e-3, atol=1e-3)
+
+
+def test_stacked_solve_broadcasts_like_numpy():
+    a = _spd_stack((2, 1, 3, 3))
+    b = _stack((4, 3, 2), seed=6)
+    x = cf.linalg.solve(cf.from_array(a, chunks=1), cf.from_array(b, chunks=2))
+    _close(x, np.linalg.solve(a, b))
+    b1 = _stack((3,), seed=7)
+    _close(cf.linalg.solve(cf.asarray(a), cf.asarray(b1)), np.linalg.solve(a, b1))
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 5), (2, 4, 3), (2, 3, 4), (0, 3, 3), (2, 0, 3)])
+def test_decompositions_of_any_matrix_match_numpy(shape):
+    a = _stack(shape)
+    x = cf.asarray(a)
+    _close(cf.linalg.svdvals(x), np.linalg.svd(a, compute_uv=False))
+    _close(cf.linalg.pinv(x), np.linalg.pinv(a))
+    _close(cf.linalg.matrix_rank(x), np.linalg.matrix_rank(a))
+    _close(cf.linalg.matrix_rank(x, rtol=0.5), np.linalg.matrix_rank(a, rtol=0.5))
+    if len(shape) == 3:
+        rtol = np.full(shape[:1], 0.3)
+        _close(cf.linalg.matrix_rank(x, rtol=cf.asarray(rtol)), np.linalg.matrix_rank(a, rtol=rtol))
+        _close(cf.linalg.pinv(x, rtol=cf.asarray(rtol)), np.linalg.pinv(a, rtol=rtol))
+    for mode in ("reduced", "complete"):
+        q, r = np.linalg.qr(a, mode=mode)
+        res = cf.linalg.qr(x, mode=mode)
+        assert type(res).__name__ == "QRResult" and res.Q is res[0] and res.R is res[1]
+        _close(res.Q, q)
+        _close(res.R, r)
+    for full in (True, False):
+        u, s, vh = np.linalg.svd(a, full_matrices=full)
+        res = cf.linalg.svd(x, full_matrices=full)
+        assert type(res).__name__ == "SVDResult" and (res.U, res.S, res.Vh) == tuple(res)
+        assert res.U.shape == u.shape and res.Vh.shape == vh.shape
+        _close(res.S, s)
+
+
+def test_svd_defaults_to_full_matrices_like_numpy_and_the_standard():
+    a = _stack((6, 2))
+    u, s, vh = cf.linalg.svd(cf.from_array(a, chunks=3))
+    assert u.shape == (6, 6) and s.shape == (2,) and vh.shape == (2, 2)
+    np.testing.assert_allclose(cf.compute(s)[0], np.linalg.svd(a, compute_uv=False), rtol=1e-10)
+
+
+@pytest.mark.parametrize("s1, s2, axis", [((3,), (3,), -1), ((4, 3), (3,), -1), ((2, 1, 3), (4, 3), -1),
+                                           ((3, 5), (3, 1), 0), ((3, 5), (3, 1), -2)])
+@pytest.mark.parametrize("dtype", [np.int32, np.float64])
+def test_cross_matches_numpy(s1, s2, axis, dtype):
+    a, b = (np.round(_stack(s, seed) * 5).astype(dtype) for s, seed in ((s1, 8), (s2, 9)))
+    out = cf.linalg.cross(cf.from_array(a, chunks=1), cf.asarray(b), axis=axis)
+    _close(out, np.cross(a, b, axis=axis))
+
+
+def test_linalg_diagonal_and_trace_use_the_last_two_axes():
+    a = np.arange(2 * 3 * 4).reshape(2, 3, 4)
+    x = cf.from_array(a, chunks=2)
+    for offset in (0, 1, -1, 3, -2, 10, -10):
+        _close(cf.linalg.diagonal(x, offset=offset), np.diagonal(a, offset, -2, -1))
+        _close(cf.linalg.trace(x, offset=offset, dtype=np.int64), np.trace(a, offset, -2, -1))
+    _close(cf.linalg.matrix_transpose(x), np.swapaxes(a, -1, -2))
+    # the top-level functions keep NumPy's axes (0, 1)
+    _close(cf.diagonal(x), np.diagonal(a))
+    _close(cf.trace(x), np.trace(a))
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: cf.linalg.det(cf.ones((2, 3, 4))), r"square matrices in the last two axes, got shape \(2, 3, 4\)"),
+    (lambda: cf.linalg.inv(cf.ones((3, 4))), r"square 2-D matrix, got shape \(3, 4\)"),
+    (lambda: cf.linalg.eigh(cf.ones((4,))), r"at least 2-D\), got shape \(4,\)"),
+    (lambda: cf.linalg.svdvals(cf.ones(())), r"got shape \(\)"),
+    (lambda: cf.linalg.solve(cf.ones((2, 3, 3)), cf.ones((4, 3, 1))), r"do not broadcast"),
+    (lambda: cf.linalg.cross(cf.ones((4,)), cf.ones((4,))), r"length 3 along axis -1.*\(4,\)"),
+    (lambda: cf.linalg.qr(cf.ones((3, 3)), mode="r"), r"mode"),
+])
+def test_linalg_errors_name_the_shapes(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()

@@ -329,3 +329,59 @@ def test_array_index_apart_from_integer_goes_first():
     a = np.arange(120).reshape(2, 3, 4, 5)
     for index in (np.s_[1, :, [0, 2]], np.s_[:, [0, 1], :, 1], np.s_[1, ..., [0, 2]], np.s_[None, 1, [True, False, True]]):
         check_op(lambda x: x[index], lambda x: x[index], a, chunkings=[2, -1])
+
+
+def _check(t, expected):
+    check_tensor(t, t.compute(scheduler="sync"), expected)
+
+
+@pytest.mark.parametrize("index", [
+    (np.array([0, 2, 1]), np.array([[1], [3]])),                  # arrays broadcast pointwise
+    (np.array([0, 2, 1]), 1, np.array([[1], [3]])),               # ints count as 0-d arrays
+    (np.array([0, 2]), slice(None), np.array([4, -1])),           # arrays apart: broadcast axes go first
+    (slice(1, None), np.array([[3], [0]]), np.array([1, 2, -5])),  # adjacent after a slice: in place
+    (1, np.array([[1, 2], [3, 0]])),                              # a 2-D array beside an int
+    (None, np.array([0, -1]), np.array([1, 2]), None),
+    (Ellipsis, np.array([1, 0]), np.array([4, 0])),
+    (-1, np.array([-1, 0])),
+])
+@pytest.mark.parametrize("as_tensors", [False, True])
+def test_several_integer_arrays_index_pointwise(index, as_tensors):
+    a = np.arange(60).reshape(3, 4, 5)
+    x = cf.from_array(a, chunks=2)
+    idx = tuple(cf.asarray(i) if as_tensors and isinstance(i, np.ndarray) else i for i in index)
+    _check(x[idx], a[index])
+
+
+def test_zero_d_integer_tensors_index_like_integers():
+    a = np.arange(60).reshape(3, 4, 5)
+    x = cf.from_array(a, chunks=2)
+    i, j, k = cf.asarray(1), cf.asarray(np.int8(2)), cf.asarray(-1)
+    _check(x[i, j, k], a[1, 2, -1])
+    _check(x[i], a[1])
+    _check(x[i, :, k], a[1, :, -1])
+    _check(x[:, j], a[:, 2])
+
+
+def test_zero_d_integer_tensors_as_slice_bounds():
+    a = np.arange(10)
+    x = cf.from_array(a, chunks=3)
+    _check(x[cf.asarray(1):cf.asarray(7):cf.asarray(2)], a[1:7:2])
+    _check(x[np.int64(-3):], a[-3:])
+    with pytest.raises(IndexError, match="slice bounds"):
+        x[cf.asarray([1, 2]):]
+    with pytest.raises(IndexError, match="slice bounds"):
+        x[cf.asarray(1.5):]
+
+
+@pytest.mark.parametrize("mask", [True, False])
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_zero_d_boolean_index(mask, as_tensor):
+    m = cf.asarray(mask) if as_tensor else np.asarray(mask)
+    out = cf.asarray(1.0)[m]
+    assert np.array_equal(cf.compute(out)[0], np.asarray(1.0)[np.asarray(mask)])
+    a = np.arange(12.0).reshape(3, 4)
+    out = cf.from_array(a, chunks=2)[1, m, :2]
+    assert np.array_equal(cf.compute(out)[0], a[1, np.asarray(mask), :2])
+    if not as_tensor:  # a NumPy mask's length is known
+        assert out.shape == a[1, np.asarray(mask), :2].shape
