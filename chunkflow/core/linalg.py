@@ -421,6 +421,18 @@ def svdvals(x) -> Tensor:
     return _stack_op(x, _svdvals, (min(x.shape[-2:]),))
 
 
+def _check_fits(what, shape, dtype, instead):
+    """Refuse a result that would not fit the memory budget in one chunk, naming the way out."""
+    from .. import config
+
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    if nbytes > config.memory_budget():
+        raise ValueError(
+            f"{what} would make a factor of shape {shape} ({nbytes / 2**30:.1f} GiB), more than the "
+            f"memory budget; pass {instead}"
+        )
+
+
 def _tall(name, a):
     a = as_tensor(a)
     if a.ndim != 2:
@@ -475,6 +487,8 @@ def svd(a, full_matrices=True) -> SVDResult:
     a = _matrices("svd", a)
     m, n = a.shape[-2:]
     k = min(m, n)
+    if full_matrices:
+        _check_fits("svd(full_matrices=True)", a.shape[:-2] + (m, m), a.dtype, "full_matrices=False")
     cores = ((m, m), (k,), (n, n)) if full_matrices else ((m, k), (k,), (k, n))
     kw = (("full_matrices", bool(full_matrices)),)
     return SVDResult(*(_stack_op(a, np.linalg.svd, cores[i], i=i, kw=kw) for i in range(3)))

@@ -316,3 +316,12 @@ def test_linalg_diagonal_and_trace_use_the_last_two_axes():
 def test_linalg_errors_name_the_shapes(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_full_svd_that_would_not_fit_the_budget_is_refused():
+    x = cf.random.default_rng(0).normal(size=(100_000, 5), chunks=(10_000, -1))
+    with cf.config.set(memory_budget="1GiB"):
+        with pytest.raises(ValueError, match="full_matrices=False"):
+            cf.linalg.svd(x)
+    u, s, vh = cf.linalg.svd(x, full_matrices=False)
+    assert u.shape == (100_000, 5) and s.shape == (5,) and vh.shape == (5, 5)
