@@ -13,12 +13,6 @@ import time
 __all__ = ["main"]
 
 
-def _peak_rss() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def demo(args) -> int:
     import numpy as np
 
@@ -46,7 +40,9 @@ def demo(args) -> int:
     print(f"  mean of standardized (~0):      {zmean[:6]}")
     print(f"  std of standardized (~1):       {zstd[:6]}")
     print(f"  max of standardized:            {zmax[:6]}")
-    peak = _peak_rss()
+    from chunkflow.runtime import peak_rss
+
+    peak = peak_rss()
     print(f"  time {elapsed:.2f} s, peak RSS {peak / 2**30:.2f} GiB "
           f"({'under' if peak < budget else 'OVER'} the budget)")
     ok = np.allclose(zmean, 0, atol=1e-6) and np.allclose(zstd, 1, atol=1e-6)

@@ -19,7 +19,26 @@ from .core.graph import source_from_dask
 from .core.lower import lower
 from .core.tensor import Tensor
 
-__all__ = ["compute", "persist", "get_scheduler", "Compiled"]
+__all__ = ["compute", "persist", "get_scheduler", "Compiled", "peak_rss"]
+
+
+def peak_rss() -> int:
+    """Peak resident memory of this process in bytes, since it started this program.
+
+    Reads ``VmHWM`` from /proc/self/status: ``getrusage``'s ``ru_maxrss``
+    survives ``execve``, so a process spawned by a big parent (a test runner)
+    would report the parent's size as its own peak.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 _NAMED = ("sync", "synchronous", "single-threaded", "threads", "threading", "processes", "multiprocessing")
 
@@ -42,33 +61,8 @@ def get_scheduler(scheduler=None):
     return "threads"
 
 
-_ALLOCATOR = []
-
-
-def _return_freed_chunks():
-    """Make glibc return freed chunk-sized buffers to the OS, once per process.
-
-    glibc raises its mmap threshold after a large block is freed (up to 32 MiB),
-    so later chunk-sized buffers come from per-thread heaps that keep freed
-    memory: peak RSS then drifts above the budget by a few chunks per thread,
-    depending on timing. Pinning the threshold at 4 MiB keeps chunk buffers
-    mmapped (returned on free); the cache-sized blocks of fused kernels stay
-    below it. No effect off glibc.
-    """
-    if _ALLOCATOR:
-        return
-    _ALLOCATOR.append(True)
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").mallopt(-3, 4 * 2**20)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
-
-
 @contextlib.contextmanager
 def _blas_limit(scheduler):
-    _return_freed_chunks()
     if scheduler not in ("threads", "threading"):
         yield
         return

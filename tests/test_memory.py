@@ -8,8 +8,9 @@ import pytest
 
 PROBE = textwrap.dedent(
     """
-    import json, resource, sys
+    import json, sys
     import chunkflow as cf
+    from chunkflow.runtime import peak_rss
     budget = cf.config.parse_bytes(sys.argv[1])
     cf.config.set(memory_budget=budget)
     rows = int(4 * budget // (8 * 32))          # 4x the budget
@@ -21,7 +22,7 @@ PROBE = textwrap.dedent(
         z = (x - x.mean(axis=0)) / x.std(axis=0)
         zm, zs = cf.compute(z.mean(axis=0), z.std(axis=0))
         ok = abs(zm).max() < 1e-6 and abs(zs - 1).max() < 1e-6
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     print(json.dumps({"peak": peak, "budget": budget, "nbytes": x.nbytes,
                       "chunk_bytes": x.chunksize[0] * 32 * 8, "ok": bool(ok)}))
     """
