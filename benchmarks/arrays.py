@@ -55,7 +55,8 @@ chunkflow task evaluates its program on cache-sized row blocks and reads each
 chunk once). For NumPy the value is *analytic* (calls in the expression that
 read X: (a) mean 1, std 2, subtraction 1; (b) 1; (c) 2).
 
-Floors.  Measured in the same run, in the parent, before the workloads:
+Floors.  Measured in the same run, in the parent, before and again after the
+workloads (the better of the two is used: a floor is a best case):
 memory read bandwidth = the best of (a) NumPy ``X.sum()`` on one thread and
 (b) ``np.sum`` over nproc contiguous slices of X on nproc threads (median of 5
 each; 2 GB at the default size); matmul rate = the best of ``np.dot`` of two
@@ -456,6 +457,20 @@ def floors(X: np.ndarray, threads: int) -> dict:
     return out
 
 
+def best_floors(first: dict, second: dict, rows: int) -> dict:
+    """Floors from two measurements: the higher rates and the shorter kernel times."""
+    out = {
+        "bandwidth": {k: max(first["bandwidth"][k], second["bandwidth"][k]) for k in first["bandwidth"]},
+        "matmul": {k: max(first["matmul"][k], second["matmul"][k]) for k in first["matmul"]},
+        "others_load": [first["others_load"], second["others_load"]],
+        "workloads": {w: {"compute_s": min(first["workloads"][w]["compute_s"], second["workloads"][w]["compute_s"])}
+                      for w in first["workloads"]},
+    }
+    for w in out["workloads"]:
+        out["workloads"][w].update(floor_time(out, w, rows))
+    return out
+
+
 def floor_time(fl: dict, workload: str, rows: int) -> dict:
     """Memory floor, and the floor (the larger of memory and compute), in seconds."""
     mem = FLOOR_PASSES[workload] * rows * COLS * 8 / (fl["bandwidth"]["gbs"] * 1e9)
@@ -535,6 +550,10 @@ def fmt_ratio(r, target=None):
     return f"{r:.2f}x (<= {target}: {'ok' if r <= target else 'MISS'})"
 
 
+def _percent(x) -> str:
+    return " and ".join(f"{100 * v:.0f}%" for v in (x if isinstance(x, list) else [x]))
+
+
 def table(header, rows) -> str:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
@@ -567,7 +586,7 @@ def report(results: dict, fl: dict, args) -> str:
         f"floors: read bandwidth {fl['bandwidth']['gbs']:.1f} GB/s (1 thread {fl['bandwidth']['one_thread_gbs']:.1f}, "
         f"all threads {fl['bandwidth']['all_threads_gbs']:.1f}), matmul {fl['matmul']['gflops']:.1f} GFLOP/s "
         f"(all cores {fl['matmul']['all_cores_gflops']:.1f}, one core {fl['matmul']['one_core_gflops']:.1f}); "
-        f"others' load while measuring floors {100 * fl['others_load']:.0f}%",
+        f"others' load while measuring floors {_percent(fl['others_load'])}",
         "",
         table(["workload", "numpy s", "dask s", "chunkflow s", "chunkflow/dask (target)", "chunkflow/numpy",
                "floor s", "% of floor np / dask / cf"], time_rows),
@@ -691,6 +710,9 @@ def main(argv=None):
         del X
         gc.collect()
         results = measure_all(args, data, cf_path, ref)
+        print("measuring floors again ...", flush=True)
+        wait_until_quiet(args.wait_idle)
+        fl = best_floors(fl, floors(np.load(data), threads), args.rows)
     env["commit_at_end"] = git_commit()
     if env["commit_at_end"] != env["commit"]:
         print(f"note: the working tree changed during the run (measurements used the snapshot): "
