@@ -27,7 +27,7 @@ import weakref
 import numpy as np
 from dask.base import tokenize
 
-__all__ = ["Tensor", "make_node", "is_tensor"]
+__all__ = ["Tensor", "make_node"]
 
 _NODES: "weakref.WeakValueDictionary[str, Tensor]" = weakref.WeakValueDictionary()
 
@@ -180,10 +180,6 @@ def _fmt_bytes(n) -> str:
         if n < 1024 or unit == "TiB":
             return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
         n /= 1024
-
-
-def is_tensor(x) -> bool:
-    return isinstance(x, Tensor)
 
 
 def make_node(op: str, inputs, params, shape, dtype, chunks, device=None, key=None) -> Tensor:
