@@ -14,6 +14,7 @@ import itertools
 import sys
 
 import dask
+import numpy as np
 
 from .core.graph import source_from_dask
 from .core.lower import lower
@@ -144,16 +145,21 @@ class Compiled:
         self._keys = [a.__dask_keys__() for a in arrays]
         self._finalize = [a.__dask_postcompute__() for a in arrays]
         self.params = list(params)
-        self._param_keys = [(p.key,) + (0,) * p.ndim for p in self.params]
+        # every block of every parameter; a multi-block parameter (a data slot) binds one array a block
+        self._param_keys = [[(p.key,) + idx for idx in np.ndindex(*(len(c) for c in p.chunks))]
+                            for p in self.params]
         self._runs = itertools.count()
-        self._downstream = _downstream(self._graph, set(self._param_keys))
+        self._downstream = _downstream(self._graph, {k for keys in self._param_keys for k in keys})
 
     def __len__(self):
         return len(self._graph)
 
     def __call__(self, *values, scheduler=None):
-        """Output values (NumPy) for parameter ``values`` (in the order of ``params``)."""
-        import numpy as np
+        """Output values (NumPy) for parameter ``values`` (in the order of ``params``).
+
+        A parameter takes an array of its shape; a data slot (``core.autodiff.data_slot``)
+        takes a list of its blocks in C order of their indices.
+        """
         from dask._task_spec import DataNode
 
         if len(values) != len(self.params):
@@ -161,11 +167,17 @@ class Compiled:
         sched = get_scheduler(scheduler)
         local = isinstance(sched, str)
         graph = dict(self._inlined() if local else self._graph)
-        for key, p, v in zip(self._param_keys, self.params, values):
-            v = np.asarray(v, dtype=p.dtype)
-            if v.shape != p.shape:
-                raise ValueError(f"parameter of shape {p.shape} was given a value of shape {v.shape}")
-            graph[key] = DataNode(key, v)
+        for keys, p, v in zip(self._param_keys, self.params, values):
+            if not isinstance(v, (list, tuple)):
+                v = np.asarray(v, dtype=p.dtype)
+                if v.shape != p.shape or len(keys) != 1:
+                    raise ValueError(f"parameter of shape {p.shape} was given a value of shape {v.shape}")
+                graph[keys[0]] = DataNode(keys[0], v)
+                continue
+            if len(v) != len(keys):
+                raise ValueError(f"data slot of {len(keys)} blocks was given {len(v)} blocks")
+            for key, block in zip(keys, v):
+                graph[key] = block if isinstance(block, DataNode) else DataNode(key, block)
         keys = self._keys
         if not local:
             # A cluster keeps results under their keys for a while after a run;
@@ -186,7 +198,7 @@ class Compiled:
         if self._local is None:
             from dask._task_spec import DataNode
 
-            params = set(self._param_keys)
+            params = {k for keys in self._param_keys for k in keys}
             data = {k: v for k, v in self._graph.items() if isinstance(v, DataNode) and k not in params}
             local = {}
             for k, v in self._graph.items():

@@ -391,6 +391,20 @@ def placeholder_param(value) -> Tensor:
     )
 
 
+def data_slot(like: Tensor) -> Tensor:
+    """A data node shaped and chunked like ``like`` whose blocks are bound per run.
+
+    Mini-batch training compiles one step for a batch's shape and binds the
+    chunks of each batch to it, instead of tracing every new batch.
+    """
+    import uuid
+
+    from .tensor import make_node
+
+    return make_node("source", (), ("param",), like.shape, like.dtype, like.chunks,
+                     key=f"slot-{uuid.uuid4().hex}")
+
+
 def _signature(tree):
     """Structure, shapes and dtypes of a pytree: what a compiled step depends on."""
     if isinstance(tree, dict):
@@ -404,7 +418,7 @@ def _signature(tree):
 class _Step:
     """One traced value-and-gradient step: the compiled graph and how to unpack it."""
 
-    def __init__(self, f, args, nums, has_aux):
+    def __init__(self, f, args, nums, has_aux, slots=()):
         from ..runtime import Compiled
 
         self.flat = [tree_flatten(args[n]) for n in nums]
@@ -412,6 +426,9 @@ class _Step:
         full = list(args)
         for n, ps, (_, unflatten) in zip(nums, params, self.flat):
             full[n] = unflatten(ps)
+        slot_nodes = [data_slot(args[i]) for i in slots]
+        for i, node in zip(slots, slot_nodes):
+            full[i] = node
         out = f(*full)
         self.aux = None
         if has_aux:
@@ -433,11 +450,11 @@ class _Step:
         aux_leaves, self.aux_unflatten = tree_flatten(self.aux)
         self.aux_leaves = aux_leaves
         aux_tensors = [a for a in aux_leaves if isinstance(a, Tensor)]
-        self.program = Compiled([out, *grads, *aux_tensors], flat_params)
+        self.program = Compiled([out, *grads, *aux_tensors], flat_params + slot_nodes)
 
-    def __call__(self, args, nums, scheduler):
+    def __call__(self, args, nums, scheduler, slot_values=()):
         values = [v for n in nums for v in tree_flatten(args[n])[0]]
-        results = self.program(*values, scheduler=scheduler)
+        results = self.program(*values, *slot_values, scheduler=scheduler)
         value, grads, aux = results[0], results[1:1 + self.n_grads], iter(results[1 + self.n_grads:])
         _check_finite(value, grads)
         it = iter(grads)

@@ -109,8 +109,9 @@ class _Lowering:
 
             return lower_random(node)
         if kind == "param":  # a value bound at run time (runtime.Compiled); zeros until then
-            key = (node.key,) + (0,) * node.ndim
-            graph = HighLevelGraph.from_collections(node.key, {key: np.zeros(node.shape, node.dtype)}, dependencies=())
+            blocks = {(node.key,) + idx: np.zeros(tuple(c[i] for c, i in zip(node.chunks, idx)), node.dtype)
+                      for idx in np.ndindex(*(len(c) for c in node.chunks))}
+            graph = HighLevelGraph.from_collections(node.key, blocks, dependencies=())
             return da.Array(graph, node.key, node.chunks, meta=_meta(node))
         raise ValueError(f"unknown source kind {kind!r}")
 

@@ -145,11 +145,14 @@ def test_compiles_once(monkeypatch):
     assert len(traced) == 2
 
 
-def test_verbose_prints(capsys):
+def test_progress_prints_step_loss_and_rows_per_second(capsys):
     Xt, yt = chunked(X_LIN, Y_LIN)
-    minimize(mse, np.zeros(D), Xt, yt, optimizer=SGD(lr=0.1), max_steps=20, verbose=True)
-    out = capsys.readouterr().out
-    assert out.startswith("step      0  loss") and "step     20" in out
+    minimize(mse, np.zeros(D), Xt, yt, optimizer=SGD(lr=0.1), max_steps=20, progress=True)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("step 0/20  loss") and "rows/s" in err[0]
+    assert any(line.startswith("step 20/20") for line in err) and "reached max_steps=20" in err[-1]
+    minimize(mse, np.zeros(D), Xt, yt, optimizer=SGD(lr=0.1), max_steps=5)
+    assert capsys.readouterr().err == ""  # quiet by default
 
 
 def test_bad_arguments():
