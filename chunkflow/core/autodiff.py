@@ -36,7 +36,12 @@ def sum_to_shape(g: Tensor, shape: tuple) -> Tensor:
     )
     if axes:
         g = red.sum(g, axis=axes, keepdims=True)
-    return g.reshape(shape) if g.shape != tuple(shape) else g
+    return g.reshape(shape) if not _same_shape(g.shape, shape) else g
+
+
+def _same_shape(a, b) -> bool:
+    """Shapes equal, an unknown (NaN) length equal to an unknown one."""
+    return len(a) == len(b) and all(x == y or (x != x and y != y) for x, y in zip(a, b))
 
 
 def _expand(g: Tensor, x: Tensor, axes, keepdims) -> Tensor:
@@ -208,10 +213,7 @@ def _dask_rules():
 
     def getitem(g, out, x, *tensors, index):
         if tensors or any(isinstance(i, np.ndarray) for i in index):
-            raise NotImplementedError(
-                "gradients through integer-array or boolean indexing are not supported yet; "
-                "index with slices, or mask with cf.where(mask, x, 0)"
-            )
+            return (mv.scatter_add(g, x.shape, x.chunks, index, tensors),) + (None,) * len(tensors)
         new_axes, out_axis = [], 0
         for i, item in enumerate(index):
             if item is None:
@@ -227,6 +229,23 @@ def _dask_rules():
             index = tuple(i for i in index if i is not None)
         return (mv.scatter_slice(g, x.shape, x.chunks, index),) + (None,) * len(tensors)
 
+    def diagonal(g, out, x, offset, axis1, axis2):
+        from .creation import eye, zeros
+
+        if x.ndim != 2:
+            raise NotImplementedError("gradients of diagonal() are implemented for 2-D Tensors; "
+                                      "take the diagonal of a 2-D slice")
+        if (axis1, axis2) == (1, 0):
+            return (mv.transpose(diagonal(g, out, mv.transpose(x), offset, 0, 1)[0]),)
+        rows, cols = x.shape
+        along_rows = offset >= 0
+        length = rows if along_rows else cols
+        pad = length - g.shape[0]
+        full = mv.concatenate([g, zeros((pad,), dtype=g.dtype)]) if pad else g
+        full = full[:, None] if along_rows else full[None, :]
+        mask = eye(rows, cols, k=offset, dtype=g.dtype)
+        return (mv.rechunk(ew("multiply", mask, full), x.chunks),)
+
     def matmul(g, out, a, b):
         ga = la.matmul(g, mv.matrix_transpose(b)) if b.ndim > 1 else ew("multiply", g[..., None], b)
         gb = la.matmul(mv.matrix_transpose(a), g) if a.ndim > 1 else ew("multiply", a[:, None], g)
@@ -235,7 +254,7 @@ def _dask_rules():
     return {
         mv._dtranspose: transpose, mv._dreshape: reshape, mv._drechunk: rechunk,
         mv._dbroadcast: broadcast, mv._dconcatenate: concatenate, mv._dgetitem: getitem,
-        la._dmatmul: matmul,
+        la._dmatmul: matmul, la._ddiagonal: diagonal,
     }
 
 

@@ -562,3 +562,47 @@ def _dscatter(g, shape, chunks, index):
 def scatter_slice(g, shape, chunks, index) -> Tensor:
     """Zeros of ``shape`` with ``g`` placed at basic ``index`` (the VJP of slicing)."""
     return dask_op(_dscatter, (as_tensor(g),), tuple(shape), tuple(chunks), tuple(index))
+
+
+def _add_at(shape, dtype, index, g, *tensors):
+    """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate)."""
+    out = np.zeros(shape, dtype=dtype)
+    np.add.at(out, tuple(tensors[i[1]] if isinstance(i, tuple) and i and i[0] == "__tensor__" else i
+                         for i in index), g)
+    return out
+
+
+def _whole(x):
+    """A 1-element object array holding the delayed concatenation of all blocks of ``x``."""
+    import dask
+
+    blocks = x.to_delayed()
+    return dask.delayed(_concat_blocks)(blocks.tolist(), x.ndim)
+
+
+def _concat_blocks(blocks, ndim):
+    return np.block(blocks) if ndim else np.asarray(blocks)
+
+
+def _dscatter_add(g, *tensors, shape, chunks, dtype, index):
+    import dask
+
+    part = dask.delayed(_add_at)(shape, dtype, index, _whole(g), *(_whole(t) for t in tensors))
+    return da.from_delayed(part, shape, dtype=dtype).rechunk(chunks)
+
+
+def scatter_add(g, shape, chunks, index, tensors=()) -> Tensor:
+    """Zeros of ``shape`` with ``g`` added at the advanced ``index`` (the VJP of array indexing).
+
+    Built in one block on one worker: it is the gradient of a parameter, which
+    is small; the memory-budget check refuses one larger than a tenth of it.
+    """
+    from .. import config
+
+    nbytes = int(np.prod(shape)) * np.dtype(g.dtype).itemsize
+    if nbytes > config.memory_budget() // 10:
+        raise NotImplementedError(
+            f"the gradient through array indexing of a {shape} array ({nbytes / 2**20:.0f} MiB) would be "
+            f"built in one block, over a tenth of the memory budget; index a smaller parameter")
+    return dask_op(_dscatter_add, (as_tensor(g), *tensors), shape=tuple(shape), chunks=tuple(chunks),
+                   dtype=np.dtype(g.dtype), index=tuple(index))

@@ -83,6 +83,12 @@ MOVEMENT = {
     "stack-free-matmul": lambda w, x: ((x @ cf.stack([w, w * 2], axis=1)) ** 2).sum(),
     "rechunk": lambda w, x: ((x * w).rechunk((5, 2)) ** 2).sum(),
     "gram": lambda w, x: ((x * w).T @ (x * w)).sum(),
+    "int-array-rows": lambda w, x: ((x * w)[np.array([3, 3, 0, 22, 3])] ** 2).sum(),
+    "int-array-cols": lambda w, x: (cf.sin(x * w)[:, np.array([2, 0, 2])]).sum(),
+    "param-lookup": lambda w, x: (x[:, :3] * w[np.array([0, 2, 2])] ** 2).sum(),
+    "bool-mask-array": lambda w, x: cf.exp((x * w)[np.arange(23) % 3 == 0]).sum(),
+    "bool-mask-tensor": lambda w, x: ((x * w)[x[:, 0] > 0] ** 2).sum(),
+    "int-tensor": lambda w, x: (w[cf.argmax(x, axis=1)] * x[:, 0]).sum(),
 }
 
 
@@ -202,3 +208,53 @@ def test_compiled_step_is_reused_with_new_parameters():
         np.testing.assert_allclose(g, 2 * X.T @ (X @ (W * k)), rtol=1e-12)
     cache = [c.cell_contents for c in step.__closure__ if isinstance(c.cell_contents, dict)][0]
     assert len(cache) == 1
+
+
+def test_gradient_through_indexing_accumulates_repeated_indices():
+    emb = rng.normal(size=(5, 3))
+    idx = np.array([0, 2, 2, 4, 0, 0])
+    expected = np.zeros_like(emb)
+    np.add.at(expected, idx, 2 * emb[idx])
+    for index in (idx, cf.from_array(idx, chunks=4)):
+        got = cf.grad(lambda e, i: (e[i] ** 2).sum())(emb, index)
+        np.testing.assert_allclose(got, expected)
+
+
+def test_gradient_through_indexing_refuses_a_huge_scatter():
+    x = cf.ones((4000, 1000), chunks=(1000, -1))
+    with cf.config.set(memory_budget="16MiB"), pytest.raises(NotImplementedError, match="tenth of the memory budget"):
+        cf.grad(lambda w, x: ((x * w)[np.array([1, 2])]).sum())(np.ones(1000), x)
+
+
+# ---------------------------------------------------------------- random shapes and chunkings
+from hypothesis import given, strategies as st  # noqa: E402
+
+COMPOSITES = {
+    "logistic": lambda w, x: cf.logaddexp(0.0, x @ w).mean(),
+    "tanh-mlp": lambda w, x: (cf.tanh(x * w) @ cf.cos(w)).sum(),
+    "softmax": lambda w, x: (cf.logsumexp(x * w, axis=1) - (x * w)[:, 0]).sum(),
+    "standardize": lambda w, x: (((x * w) - (x * w).mean(axis=0)) / ((x * w).std(axis=0) + 1.0)).max(axis=0).sum(),
+    "gram-trace": lambda w, x: cf.trace((x * w).T @ x),
+    "slice-concat": lambda w, x: (cf.concatenate([x[1:] * w, x[:1] - w]) ** 2).sum(),
+    "where-abs": lambda w, x: cf.where(x * w > 0, cf.abs(x - w), cf.sqrt(w * w + 1.0)).sum(),
+    "rows-take": lambda w, x: ((x * w)[np.array([0, 0, -1])] ** 3).sum(),
+}
+
+
+@given(
+    name=st.sampled_from(sorted(COMPOSITES)),
+    n=st.integers(2, 30),
+    d=st.integers(1, 5),
+    chunk_rows=st.integers(1, 30),
+    chunk_cols=st.integers(1, 5),
+    seed=st.integers(0, 2**16),
+)
+def test_gradients_match_finite_differences_on_random_shapes_and_chunkings(name, n, d, chunk_rows, chunk_cols, seed):
+    r = np.random.default_rng(seed)
+    x, w = r.normal(size=(n, d)), r.normal(size=d) * 0.5
+    loss = COMPOSITES[name]
+    numeric = lambda wv: float(loss(cf.asarray(wv), cf.from_array(x, chunks=-1)).compute(scheduler="sync"))
+    expected = finite_difference(numeric, w)
+    value, got = cf.value_and_grad(loss)(w, cf.from_array(x, chunks=(chunk_rows, chunk_cols)), scheduler="sync")
+    np.testing.assert_allclose(value, numeric(w), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
