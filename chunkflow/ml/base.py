@@ -92,3 +92,80 @@ def check_feature_count(estimator, n_features: int, name="X"):
     if expected is not None and n_features != expected:
         raise ValueError(f"{name} has {n_features} features, but {type(estimator).__name__} is expecting "
                          f"{expected} features as input (fitted on {expected})")
+
+
+# ---------------------------------------------------------------- validation shared by the estimators
+def validate_X(estimator, X, *, reset: bool, allow_nan: bool = False, dtype=np.float64, columns=None):
+    """``(tensor, kind, finite)``: ``X`` checked at the boundary, as a 2-D Tensor.
+
+    NumPy input runs scikit-learn's ``validate_data`` (so ``check_estimator``'s
+    messages hold) and is checked for NaN/inf here (the error names the
+    columns). Chunked input is checked for shape and feature count now; its
+    values are only known when it runs, so ``finite`` is a lazy per-column
+    "all finite" Tensor for the caller to compute in its own first pass and
+    hand to :func:`check_finite` (``None`` when nothing is left to check).
+    ``reset=True`` (in ``fit``) records ``n_features_in_``.
+    """
+    kind = input_kind(X)
+    if kind == "numpy":
+        from sklearn.utils.validation import validate_data
+
+        arr = validate_data(estimator, X, reset=reset, dtype=dtype,
+                            ensure_all_finite="allow-nan" if allow_nan else False)
+        if not allow_nan:
+            check_finite(np.isfinite(arr).all(axis=0))
+        return from_array(arr), kind, None
+    t, kind = as_tensor_input(X, columns=columns, dtype=dtype)
+    if t.ndim != 2:
+        raise ValueError(f"Expected a 2D array (samples x features), got a Tensor of shape {t.shape}; "
+                         f"reshape a single feature with X.reshape(-1, 1)")
+    if t.shape[0] == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={t.shape}) while a minimum of 1 is required.")
+    if len(t.chunks[1]) > 1:  # row blocks hold whole rows: per-chunk contractions need them
+        t = t.rechunk((t.chunks[0], -1))
+    if reset:
+        estimator.n_features_in_ = t.shape[1]
+        if kind == "frame" and hasattr(X, "columns"):
+            estimator.feature_names_in_ = np.asarray(list(columns if columns is not None else X.columns),
+                                                     dtype=object)
+        elif hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    else:
+        check_feature_count(estimator, t.shape[1])
+    finite = None
+    if not allow_nan:
+        from ..core.elementwise import UFUNCS
+
+        finite = UFUNCS["isfinite"](t).all(axis=0)
+    return t, kind, finite
+
+
+def check_finite(finite, name="X"):
+    """Raise ValueError naming the columns where ``finite`` (per-column all-finite flags) is False."""
+    if finite is None:
+        return
+    bad = np.flatnonzero(~np.asarray(finite, dtype=bool))
+    if bad.size:
+        cols = ", ".join(map(str, bad[:10])) + (", ..." if bad.size > 10 else "")
+        raise ValueError(f"Input {name} contains NaN or inf in column(s) [{cols}]; impute missing values "
+                         f"first (chunkflow.ml.SimpleImputer) or drop those rows/columns")
+
+
+def validate_y(y, n_rows=None, name="y"):
+    """``(tensor, kind)``: ``y`` as a 1-D Tensor (a column vector is raveled); lengths must match X."""
+    t, kind = as_tensor_input(y, dtype=None, name=name)
+    if t.ndim == 2 and t.shape[1] == 1:
+        t = t.reshape(-1)
+    if t.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one target per sample), got shape {t.shape}")
+    if n_rows is not None and t.shape[0] != n_rows:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: X has {n_rows} rows, "
+                         f"{name} has {t.shape[0]}")
+    return t, kind
+
+
+def check_fitted(estimator, attribute):
+    """Raise NotFittedError (scikit-learn's) unless ``estimator`` has ``attribute``."""
+    if not hasattr(estimator, attribute):
+        raise NotFittedError(f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
+                             f"appropriate arguments before using this estimator.")

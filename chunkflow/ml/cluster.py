@@ -1,0 +1,350 @@
+"""K-means clustering: k-means|| initialization and one data pass per Lloyd iteration.
+
+Passes over X for ``KMeans.fit`` (chunked input):
+
+* 1 pass: row count, column variances (for ``tol``, as scikit-learn scales it),
+  the NaN/inf check and the cost of the first, random center;
+* ``init_max_iter`` (default 5) k-means|| rounds (Bahmani et al. 2012, as Spark
+  MLlib and dask-ml), one pass each: the distance of every row to the current
+  candidates as a matrix product ``||x||^2 - 2 x c^T + ||c||^2`` and a seeded
+  Bernoulli sample of rows with probability ``l * d(x) / cost``
+  (``l = oversampling_factor * n_clusters``; ``cost`` is the previous pass's,
+  which keeps the round to one pass and samples slightly fewer rows);
+* 1 pass: how many rows each candidate is nearest to; the candidates,
+  weighted by these counts, are clustered on the client by k-means++ and
+  Lloyd (scikit-learn on a few hundred points);
+* 1 pass per Lloyd iteration: per chunk, labels by argmin of the distance
+  matrix product, then per-cluster sums and counts as ``onehot^T @ X`` and
+  the inertia, tree-summed. The step graph is compiled once with the centers
+  as a parameter and re-run each iteration (no per-iteration graph rebuild);
+* 1 last pass for the inertia (and, for NumPy input, labels) of the final
+  centers, skipped when the last iteration moved no center.
+
+Empty clusters keep their previous center (scikit-learn moves them to far
+points, which needs another pass).
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
+from sklearn.utils import check_random_state
+
+from ..core.autodiff import placeholder_param
+from ..core.elementwise import UFUNCS, maximum
+from ..core.manipulation import concatenate
+from ..core.reductions import argmin
+from ..core.reductions import min as cmin
+from ..runtime import Compiled, compute
+from .base import as_output, check_finite, check_fitted, validate_X
+
+__all__ = ["KMeans", "MiniBatchKMeans"]
+
+
+def _cross(X, C):
+    """``-2 X C^T + ||C||^2`` per row: the squared distances less the row norms (argmin is the same)."""
+    C = np.asarray(C) if not hasattr(C, "op") else C
+    cc = (C * C).sum(axis=1)
+    return cc - 2.0 * (X @ C.T)
+
+
+def _assign(X, C):
+    """Lazy labels of the rows of ``X`` (nearest center in ``C``)."""
+    return argmin(_cross(X, C), axis=1)
+
+
+def _min_sqdist(X, C):
+    """Lazy squared distance of every row of ``X`` to its nearest center (clipped at 0)."""
+    return maximum((X * X).sum(axis=1) + cmin(_cross(X, C), axis=1), 0.0)
+
+
+def _lloyd_outputs(X, C, k):
+    """Per-cluster sums (k, d) and counts (k,) and the inertia, one fused pass over ``X``."""
+    D = _cross(X, C)
+    labels = argmin(D, axis=1)
+    onehot = (labels[:, None] == np.arange(k)).astype(X.dtype)
+    inertia = maximum((X * X).sum(axis=1) + cmin(D, axis=1), 0.0).sum()
+    return onehot.T @ X, onehot.sum(axis=0), inertia, labels
+
+
+def _check_int(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+
+    def _check_params(self, n_samples):
+        _check_int("n_clusters", self.n_clusters, 1)
+        if self.n_clusters > n_samples:
+            raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
+        _check_int("max_iter", self.max_iter, 1)
+        if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or self.tol < 0:
+            raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
+        init = self.init
+        if isinstance(init, str):
+            if init not in self._INITS:
+                raise ValueError(f"init must be one of {self._INITS} or an array of shape "
+                                 f"(n_clusters, n_features), got {init!r}")
+        elif callable(init):
+            raise ValueError("init as a callable is not supported; pass an array of initial centers")
+
+    def _array_init(self, d):
+        C = np.asarray(self.init, dtype=np.float64)
+        if C.shape != (self.n_clusters, d):
+            raise ValueError(f"The shape of the initial centers {C.shape} does not match the number of "
+                             f"clusters {self.n_clusters} and features {d}")
+        return C.copy()
+
+    def _lazy_sample(self, t, m, rs):
+        """``m`` rows of ``t`` chosen uniformly at random (without replacement), lazy."""
+        n = t.shape[0]
+        return t[np.sort(rs.choice(n, size=min(m, n), replace=False))]
+
+    def _sample_rows(self, t, m, rs):
+        """``m`` random rows of ``t`` as NumPy."""
+        return np.asarray(self._lazy_sample(t, m, rs).compute())
+
+    def _kmeanspp(self, points, rs, weights=None):
+        from sklearn.cluster import kmeans_plusplus
+
+        centers, _ = kmeans_plusplus(points, self.n_clusters, sample_weight=weights,
+                                     random_state=rs.randint(np.iinfo(np.int32).max))
+        return centers
+
+    # ---------------------------------------------------------------- predicting
+    def _input(self, X):
+        check_fitted(self, "cluster_centers_")
+        t, kind, _ = validate_X(self, X, reset=False)
+        return t, kind
+
+    def predict(self, X):
+        """Index of the nearest center for every row: ndarray for ndarray input, lazy otherwise."""
+        t, kind = self._input(X)
+        return as_output(_assign(t, self.cluster_centers_), kind)
+
+    def transform(self, X):
+        """Euclidean distance of every row to every center, shape (n_samples, n_clusters)."""
+        t, kind = self._input(X)
+        C = self.cluster_centers_
+        d2 = maximum((t * t).sum(axis=1)[:, None] + _cross(t, C), 0.0)
+        return as_output(UFUNCS["sqrt"](d2), kind)
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X).transform(X)
+
+    def score(self, X, y=None):
+        """Minus the inertia of ``X`` under the fitted centers (higher is better)."""
+        t, kind = self._input(X)
+        return -float(_min_sqdist(t, self.cluster_centers_).sum().compute())
+
+    @property
+    def _n_features_out(self):
+        return self.cluster_centers_.shape[0]
+
+
+class KMeans(_BaseKMeans):
+    """K-means with k-means|| (default), k-means++ (on a sample), random or array initialization.
+
+    Parameters follow scikit-learn's ``KMeans``; ``n_init='auto'`` is 1.
+    ``oversampling_factor`` and ``init_max_iter`` tune k-means|| (rows
+    sampled per round per cluster, and rounds); ``init_sample_size`` is the
+    number of rows k-means++/'random' draw their centers from.
+    Attributes: ``cluster_centers_``, ``labels_`` (lazy for chunked input),
+    ``inertia_``, ``n_iter_``, ``n_features_in_``.
+    """
+
+    _INITS = ("k-means||", "k-means++", "random")
+
+    def __init__(self, n_clusters=8, *, init="k-means||", n_init="auto", max_iter=300, tol=1e-4,
+                 random_state=None, oversampling_factor=2.0, init_max_iter=5, init_sample_size=10_000):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.oversampling_factor = oversampling_factor
+        self.init_max_iter = init_max_iter
+        self.init_sample_size = init_sample_size
+
+    def fit(self, X, y=None):
+        """Cluster ``X``; returns self."""
+        t, kind, finite = validate_X(self, X, reset=True)
+        n, d = t.shape
+        self._check_params(n)
+        n_init = 1 if self.n_init == "auto" else self.n_init
+        _check_int("n_init", n_init, 1)
+        _check_int("init_max_iter", self.init_max_iter, 0)
+        _check_int("init_sample_size", self.init_sample_size, 1)
+        if (isinstance(self.oversampling_factor, bool) or not isinstance(self.oversampling_factor, numbers.Real)
+                or self.oversampling_factor <= 0):
+            raise ValueError(f"oversampling_factor must be a number > 0, got {self.oversampling_factor!r}")
+        rs = check_random_state(self.random_state)
+        # first pass: variances (tol), the finite check, and what the first initialization needs
+        # (the first random center's cost for k-means||, the row sample for k-means++/random)
+        init = self.init if isinstance(self.init, str) else "array"
+        if init == "k-means||":
+            first = self._sample_rows(t, 1, rs)  # one row: reads one chunk
+            var, ok, cost0 = compute(t.var(axis=0), finite, _min_sqdist(t, first).sum())
+        elif init == "array":
+            self._array_init(d)  # shape errors before any pass
+            var, ok = compute(t.var(axis=0), finite)
+        else:
+            sample = self._lazy_sample(t, max(self.init_sample_size, self.n_clusters), rs)
+            var, ok, sample = compute(t.var(axis=0), finite, sample)
+        check_finite(ok)
+        tol = float(np.mean(var)) * self.tol
+        centers = placeholder_param(np.zeros((self.n_clusters, d)))
+        sums, counts, inertia, _ = _lloyd_outputs(t, centers, self.n_clusters)
+        step = Compiled([sums, counts, inertia], [centers])  # built once, re-run per iteration
+        best = None
+        for run in range(n_init):
+            if init == "k-means||":
+                C = self._kmeans_parallel(t, rs, first if run == 0 else self._sample_rows(t, 1, rs),
+                                          float(cost0) if run == 0 else None)
+            elif init != "array":
+                if run > 0:
+                    sample = self._sample_rows(t, max(self.init_sample_size, self.n_clusters), rs)
+                C = (self._kmeanspp(sample, rs) if init == "k-means++"
+                     else sample[rs.choice(len(sample), self.n_clusters, replace=False)])
+            else:
+                C = self._array_init(d)
+            C, inertia_value, n_iter = _lloyd(step, C, tol, self.max_iter)
+            if best is None or inertia_value < best[1]:
+                best = (C, inertia_value, n_iter)
+        self.cluster_centers_, self.inertia_, self.n_iter_ = best[0], float(best[1]), int(best[2])
+        self.labels_ = as_output(_assign(t, self.cluster_centers_), kind)
+        return self
+
+    def _kmeans_parallel(self, t, rs, first, cost):
+        """Initial centers by k-means|| (one pass per round), then weighted k-means++ on the client."""
+        from ..core import random as crandom
+
+        n = t.shape[0]
+        ell = self.oversampling_factor * self.n_clusters
+        C = np.asarray(first, dtype=np.float64)
+        if cost is None:
+            cost = float(_min_sqdist(t, C).sum().compute())
+        for _ in range(self.init_max_iter):
+            if cost <= 0:
+                break
+            u = crandom.default_rng(rs.randint(np.iinfo(np.int32).max)).uniform(size=(n,), chunks=(t.chunks[0],))
+            dist = _min_sqdist(t, C)
+            chosen, cost_now = compute(t[u < dist * (ell / cost)], dist.sum())
+            C = np.concatenate([C, np.asarray(chosen)], axis=0)
+            cost = float(cost_now)
+        C = np.unique(C, axis=0)
+        if len(C) < self.n_clusters:  # too few distinct candidates: add random rows
+            C = np.unique(np.concatenate([C, self._sample_rows(t, 4 * self.n_clusters, rs)]), axis=0)
+        if len(C) <= self.n_clusters:
+            return C[:self.n_clusters] if len(C) == self.n_clusters else _pad(C, self.n_clusters, rs)
+        labels = _assign(t, C)
+        weights = ((labels[:, None] == np.arange(len(C))).astype(np.float64)).sum(axis=0).compute()
+        from sklearn.cluster import KMeans as SKKMeans
+
+        local = SKKMeans(self.n_clusters, init="k-means++", n_init=1,
+                         random_state=rs.randint(np.iinfo(np.int32).max)).fit(C, sample_weight=weights + 1e-12)
+        return local.cluster_centers_
+
+
+def _pad(C, k, rs):
+    """``k`` centers from fewer distinct ones (duplicates; only for data with < k distinct rows)."""
+    return C[rs.choice(len(C), k, replace=True)] if len(C) else C
+
+
+def _lloyd(step, C, tol, max_iter):
+    """Lloyd iterations from centers ``C``: ``(centers, inertia, n_iter)``; one run of ``step`` each."""
+    C = np.asarray(C, dtype=np.float64)
+    for it in range(1, max_iter + 1):
+        sums, counts, inertia = step(C)
+        new = C.copy()
+        full = counts > 0
+        new[full] = sums[full] / counts[full][:, None]
+        shift = float(((new - C) ** 2).sum())
+        C = new
+        if shift <= tol:
+            break
+    if shift > 0:
+        inertia = step(C)[2]  # the inertia of the centers returned
+    return C, float(inertia), it
+
+
+class MiniBatchKMeans(_BaseKMeans):
+    """K-means on random subsets of row chunks: each step reads ``batch_chunks`` chunks.
+
+    A step assigns the rows of the chosen chunks and moves every center to
+    the running mean of all rows ever assigned to it (scikit-learn's
+    per-center learning rate ``1 / count``). ``max_iter`` counts epochs
+    (about ``n_chunks / batch_chunks`` steps each); stops early when the
+    centers move less than ``tol`` (scaled like KMeans's) in a step, or when the smoothed batch inertia makes no
+    new minimum (by a relative 1e-6) for ``max_no_improvement`` steps, as
+    scikit-learn. Initialization is k-means++ on a sample.
+    ``inertia_`` and ``labels_`` come from one full pass at the end.
+    """
+
+    _INITS = ("k-means++", "random")
+
+    def __init__(self, n_clusters=8, *, init="k-means++", max_iter=100, batch_chunks=1, tol=0.0,
+                 max_no_improvement=10, random_state=None, init_sample_size=10_000):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.max_iter = max_iter
+        self.batch_chunks = batch_chunks
+        self.tol = tol
+        self.max_no_improvement = max_no_improvement
+        self.random_state = random_state
+        self.init_sample_size = init_sample_size
+
+    def fit(self, X, y=None):
+        """Cluster ``X`` by mini-batch steps over random chunk subsets; returns self."""
+        t, kind, finite = validate_X(self, X, reset=True)
+        n, d = t.shape
+        self._check_params(n)
+        _check_int("batch_chunks", self.batch_chunks, 1)
+        _check_int("max_no_improvement", self.max_no_improvement, 1)
+        rs = check_random_state(self.random_state)
+        sample = self._lazy_sample(t, max(self.init_sample_size, self.n_clusters), rs)
+        var, ok, sample = compute(t.var(axis=0), finite, sample)  # one pass
+        check_finite(ok)
+        tol = float(np.mean(var)) * self.tol
+        if isinstance(self.init, str):
+            C = (self._kmeanspp(sample, rs) if self.init == "k-means++"
+                 else sample[rs.choice(len(sample), self.n_clusters, replace=False)])
+        else:
+            C = self._array_init(d)
+        bounds = np.concatenate([[0], np.cumsum(t.chunks[0])])
+        nblocks = len(t.chunks[0])
+        per = min(self.batch_chunks, nblocks)
+        steps = self.max_iter * max(1, nblocks // per)
+        totals = np.zeros(self.n_clusters)
+        ewa, ewa_min, no_improvement, it = None, np.inf, 0, 0
+        for it in range(1, steps + 1):
+            blocks = np.sort(rs.choice(nblocks, per, replace=False))
+            Xb = concatenate([t[bounds[b]:bounds[b + 1]] for b in blocks], axis=0)
+            sums, counts, inertia, _ = _lloyd_outputs(Xb, C, self.n_clusters)
+            sums, counts, inertia = compute(sums, counts, inertia)  # reads only the chosen chunks
+            new = C.copy()
+            totals += counts
+            hit = counts > 0
+            # running mean of every row ever assigned: c <- c + (sum - count * c) / total
+            new[hit] = C[hit] + (sums[hit] - counts[hit][:, None] * C[hit]) / totals[hit][:, None]
+            shift = float(((new - C) ** 2).sum())
+            C = new
+            if tol > 0 and shift <= tol:
+                break
+            # scikit-learn's early stop: no new minimum of the smoothed batch inertia for a while
+            alpha = min(1.0, 2.0 * Xb.shape[0] / (n + 1))
+            batch = float(inertia) / Xb.shape[0]
+            ewa = batch if ewa is None else ewa * (1 - alpha) + batch * alpha
+            if ewa < ewa_min * (1 - 1e-6):  # a new minimum, by more than rounding-level drift
+                ewa_min, no_improvement = ewa, 0
+            else:
+                no_improvement += 1
+            if no_improvement >= self.max_no_improvement:
+                break
+        self.cluster_centers_, self.n_iter_, self.n_steps_ = C, int(np.ceil(it * per / nblocks)), it
+        self.inertia_ = float(_min_sqdist(t, C).sum().compute())
+        self.labels_ = as_output(_assign(t, C), kind)
+        return self
