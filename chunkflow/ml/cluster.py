@@ -38,6 +38,7 @@ from ..core.reductions import argmin
 from ..core.reductions import min as cmin
 from ..runtime import Compiled, compute
 from .base import as_output, check_finite, check_fitted, validate_X
+from .persist import ModelFileMixin, register
 
 __all__ = ["KMeans", "MiniBatchKMeans"]
 
@@ -144,7 +145,8 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
         return self.cluster_centers_.shape[0]
 
 
-class KMeans(_BaseKMeans):
+@register
+class KMeans(ModelFileMixin, _BaseKMeans):
     """K-means with k-means|| (default), k-means++ (on a sample), random or array initialization.
 
     Parameters follow scikit-learn's ``KMeans``; ``n_init='auto'`` is 1.
@@ -271,7 +273,8 @@ def _lloyd(step, C, tol, max_iter):
     return C, float(inertia), it
 
 
-class MiniBatchKMeans(_BaseKMeans):
+@register
+class MiniBatchKMeans(ModelFileMixin, _BaseKMeans):
     """K-means on random subsets of row chunks: each step reads ``batch_chunks`` chunks.
 
     A step assigns the rows of the chosen chunks and moves every center to

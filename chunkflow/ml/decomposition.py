@@ -33,6 +33,7 @@ from sklearn.utils import check_random_state
 
 from ..runtime import compute
 from .base import as_output, check_finite, check_fitted, validate_X
+from .persist import ModelFileMixin, register
 
 __all__ = ["PCA", "TruncatedSVD"]
 
@@ -75,7 +76,8 @@ def _n_iter(n_iter, k, shape):
     return int(n_iter)
 
 
-class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+@register
+class PCA(ModelFileMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Principal component analysis (see the module docstring for the solvers and their passes).
 
     ``n_components``: an int, a float in (0, 1) (keep the fewest components
@@ -209,7 +211,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return self.components_.shape[0]
 
 
-class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+@register
+class TruncatedSVD(ModelFileMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Truncated SVD of uncentered X (latent semantic analysis), as scikit-learn's.
 
     ``algorithm='randomized'`` (default): 1 + ``n_iter`` passes (subspace

@@ -21,11 +21,13 @@ from ..core.reductions import argmax, logsumexp
 from ..core.elementwise import UFUNCS
 from ..runtime import compute
 from .base import as_output, check_finite, check_fitted, input_kind, validate_X, validate_y
+from .persist import ModelFileMixin, register
 
 __all__ = ["GaussianNB"]
 
 
-class GaussianNB(ClassifierMixin, BaseEstimator):
+@register
+class GaussianNB(ModelFileMixin, ClassifierMixin, BaseEstimator):
     """Gaussian naive Bayes (scikit-learn's parameters and attributes).
 
     Attributes: ``classes_``, ``class_count_``, ``class_prior_``, ``theta_``

@@ -6,12 +6,15 @@ Layout of a saved model (any fsspec URL: local path, ``s3://``, ``gs://``, ``mem
       model.json        format, format_version, chunkflow_version, the model's state, and
                         for each array its file, shape, dtype and SHA-256
       coef_.npy         np.save(..., allow_pickle=False)
-      steps/0/...       arrays of nested estimators (a Pipeline's steps) in subdirectories
+      params/steps/0/1/ arrays of nested estimators (a Pipeline's steps) in subdirectories
       _SUCCESS          the commit marker of chunkflow.io.fs
 
 A model's *state* is plain JSON: ``{"class", "params", "attributes"}`` where
 params are ``get_params(deep=False)`` and attributes the learned ones (names
-ending in ``_``). Values that JSON lacks are tagged: ``{"__array__": key}``
+ending in ``_``). Learned attributes that are lazy (a ``Tensor`` or dask
+collection, e.g. KMeans's ``labels_`` after fitting chunked input) are not
+saved: they describe the training data, not the model, and would need that
+data to compute; the loaded model lacks them. Values that JSON lacks are tagged: ``{"__array__": key}``
 points into the arrays, ``{"__estimator__": state}`` nests an estimator
 (saved by the same rules, its arrays under its own key prefix),
 ``{"__tuple__": [...]}``, ``{"__dict__": [[k, v], ...]}`` (non-string keys),
@@ -34,6 +37,7 @@ import re
 
 import numpy as np
 
+from ..core.tensor import Tensor
 from ..io.fs import begin_dataset, check_complete, commit_dataset, storage_errors, url_to_fs
 
 __all__ = ["register", "registered", "to_state", "from_state", "save", "load", "ModelFileMixin",
@@ -86,8 +90,13 @@ def to_state(estimator, prefix: str = "") -> tuple[dict, dict]:
     arrays: dict = {}
     params = {k: _encode(v, f"{prefix}params/{k}", arrays) for k, v in estimator.get_params(deep=False).items()}
     attributes = {k: _encode(v, f"{prefix}{k}", arrays) for k, v in vars(estimator).items()
-                  if _ATTRIBUTE.match(k)}
+                  if _ATTRIBUTE.match(k) and not _is_lazy(v)}
     return {"class": name, "params": params, "attributes": attributes}, arrays
+
+
+def _is_lazy(value) -> bool:
+    """Whether ``value`` is a lazy array (chunkflow Tensor or dask collection): not saved, see above."""
+    return isinstance(value, Tensor) or hasattr(type(value), "__dask_graph__")
 
 
 def from_state(state: dict, arrays: dict):

@@ -20,6 +20,7 @@ from sklearn.pipeline import _name_estimators
 
 from ..runtime import compute
 from .base import check_finite, input_kind, validate_X
+from .persist import ModelFileMixin, register
 from .preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 
 __all__ = ["Pipeline", "make_pipeline"]
@@ -27,7 +28,8 @@ __all__ = ["Pipeline", "make_pipeline"]
 _AFFINE = (StandardScaler, MinMaxScaler, MaxAbsScaler)
 
 
-class Pipeline(_SKPipeline):
+@register
+class Pipeline(ModelFileMixin, _SKPipeline):
     """A chain of transformers and a final estimator (scikit-learn semantics; see module docstring)."""
 
     def fit(self, X, y=None, **params):

@@ -23,6 +23,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 
 from ..core.tensor import Tensor
 from .base import as_output, check_finite, check_fitted, validate_X
+from .persist import ModelFileMixin, register
 
 __all__ = ["StandardScaler", "MinMaxScaler", "MaxAbsScaler", "SimpleImputer", "OneHotEncoder",
            "PolynomialFeatures"]
@@ -84,7 +85,8 @@ class _OnePassTransformer(TransformerMixin, BaseEstimator):
         return as_output(self._inverse(t), kind)
 
 
-class StandardScaler(OneToOneFeatureMixin, _OnePassTransformer):
+@register
+class StandardScaler(ModelFileMixin, OneToOneFeatureMixin, _OnePassTransformer):
     """Standardize features to zero mean and unit variance: ``(x - mean_) / scale_``.
 
     mean_, var_ and n_samples_seen_ come from one pass (with the finite check);
@@ -135,7 +137,8 @@ class StandardScaler(OneToOneFeatureMixin, _OnePassTransformer):
         return t
 
 
-class MinMaxScaler(OneToOneFeatureMixin, _OnePassTransformer):
+@register
+class MinMaxScaler(ModelFileMixin, OneToOneFeatureMixin, _OnePassTransformer):
     """Scale each feature to ``feature_range`` from its min and max (one pass)."""
 
     _fitted_attr = "scale_"
@@ -179,7 +182,8 @@ class MinMaxScaler(OneToOneFeatureMixin, _OnePassTransformer):
         return (t - self.min_) / self.scale_
 
 
-class MaxAbsScaler(OneToOneFeatureMixin, _OnePassTransformer):
+@register
+class MaxAbsScaler(ModelFileMixin, OneToOneFeatureMixin, _OnePassTransformer):
     """Scale each feature by its maximum absolute value (one pass)."""
 
     _fitted_attr = "scale_"
@@ -209,7 +213,8 @@ class MaxAbsScaler(OneToOneFeatureMixin, _OnePassTransformer):
         return t * self.scale_
 
 
-class SimpleImputer(_OnePassTransformer):
+@register
+class SimpleImputer(ModelFileMixin, _OnePassTransformer):
     """Replace missing values by a per-column statistic: mean, median, most_frequent or constant.
 
     mean and constant are one chunked pass. ``median`` needs a sort of every
@@ -331,7 +336,8 @@ class SimpleImputer(_OnePassTransformer):
         return tags
 
 
-class OneHotEncoder(_OnePassTransformer):
+@register
+class OneHotEncoder(ModelFileMixin, _OnePassTransformer):
     """Encode each (integer or string) column as one indicator column per category.
 
     Categories are the sorted distinct values of every column, found in one
@@ -447,7 +453,8 @@ class OneHotEncoder(_OnePassTransformer):
         return tags
 
 
-class PolynomialFeatures(TransformerMixin, BaseEstimator):
+@register
+class PolynomialFeatures(ModelFileMixin, TransformerMixin, BaseEstimator):
     """All products of features up to ``degree`` (``powers_`` rows, scikit-learn's column order).
 
     Fitting reads nothing but the feature count; the transform is one lazy
