@@ -142,7 +142,8 @@ def ooc(budget, rows_factor=3.0):
             g = cf.random.default_rng(1)
             Xl = g.normal(size=(n, D), chunks=(rng_rows, -1))
             w_true = np.random.default_rng(2).normal(size=D) / np.sqrt(D)
-            yl = ((Xl @ w_true + g.logistic(size=n, chunks=rng_rows)) > 0).astype(np.float64)
+            u = g.uniform(1e-12, 1 - 1e-12, size=n, chunks=rng_rows)
+            yl = ((Xl @ w_true + cf.log(u / (1 - u))) > 0).astype(np.float64)  # logistic noise
             Xl.to_npy(f"{tmp}/X.npy")
             yl.to_npy(f"{tmp}/y.npy")
             disk = os.path.getsize(f"{tmp}/X.npy") + os.path.getsize(f"{tmp}/y.npy")

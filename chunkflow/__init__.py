@@ -38,6 +38,9 @@ from .core.reductions import (
 )
 from .core.autodiff import grad, value_and_grad, vjp
 from .runtime import compute, persist
+from .io import from_npy, from_zarr  # also attaches Tensor.to_npy / Tensor.to_zarr
+from .io import read_csv, read_parquet  # also attaches Tensor.to_parquet
+from .frame import Frame, from_dask_dataframe, from_pandas
 
 __version__ = "0.1.0"
 __array_api_version__ = "2024.12"
@@ -56,7 +59,7 @@ isdtype = _np.isdtype
 
 __all__ = sorted(
     {
-        "Tensor", "config", "linalg", "random", "compute", "persist", "grad", "value_and_grad", "vjp", "from_array", "asarray",
+        "Tensor", "Frame", "read_parquet", "read_csv", "from_pandas", "from_dask_dataframe", "config", "linalg", "random", "compute", "persist", "grad", "value_and_grad", "vjp", "from_array", "asarray",
         "from_dask", "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like",
         "empty_like", "arange", "linspace", "eye", "identity", "concatenate", "concat", "stack",
         "reshape", "transpose", "permute_dims", "moveaxis", "swapaxes", "squeeze", "expand_dims",
@@ -68,6 +71,7 @@ __all__ = sorted(
         "meshgrid", "tril", "triu", "from_dlpack", "cumulative_sum", "cumulative_prod", "diff", "sort",
         "argsort", "take_along_axis", "searchsorted", "unique_values", "unique_counts", "unique_inverse",
         "unique_all", "UniqueAllResult", "UniqueCountsResult", "UniqueInverseResult",
+        "from_npy", "from_zarr",
     }
     | set(_UFUNCS)
 )

@@ -60,7 +60,7 @@ def url_to_fs(url, storage_options=None):
     if storage_options is not None and not isinstance(storage_options, dict):
         raise TypeError(f"storage_options must be a dict of fsspec options, got {type(storage_options).__name__}")
     protocol = url.split("://", 1)[0] if "://" in url else "file"
-    if protocol not in fsspec.available_protocols():
+    if protocol not in fsspec.available_protocols() and protocol not in fsspec.registry:
         installed = sorted(p for p in fsspec.available_protocols() if _importable(p))
         raise ValueError(f"unsupported URL scheme {protocol!r} in {url!r}; installed protocols: "
                          f"{', '.join(installed)}")

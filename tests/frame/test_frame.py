@@ -1,0 +1,104 @@
+"""chunkflow/frame/frame.py: Frame metadata, selection, results and to_tensor against pandas/NumPy."""
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+
+import chunkflow as cf
+from chunkflow.frame import ColumnNotFoundError, check_columns
+
+
+def _df(n=100):
+    return pd.DataFrame({"a": np.arange(n), "b": np.linspace(0, 1, n), "c": np.arange(n) % 2 == 0,
+                         "s": [f"x{i}" for i in range(n)]})
+
+
+def test_metadata_and_results():
+    df = _df()
+    f = cf.from_pandas(df, npartitions=4)
+    assert isinstance(f, cf.Frame)
+    assert f.columns == ["a", "b", "c", "s"] and f.npartitions == 4
+    assert f.lengths == (25, 25, 25, 25) and len(f) == 100 and f.shape == (100, 4)
+    pd.testing.assert_series_equal(f.dtypes, df.dtypes, check_dtype=False)
+    pd.testing.assert_frame_equal(f.compute(), df, check_dtype=False)
+    pd.testing.assert_frame_equal(f.head(3), df.head(3), check_dtype=False)
+    assert f.to_arrow().num_rows == 100
+    assert isinstance(f.to_dask(), dd.DataFrame)
+    assert "rows=100" in repr(f) and "npartitions=4" in repr(f)
+
+
+def test_getitem():
+    f = cf.from_pandas(_df(), npartitions=2)
+    g = f[["b", "a"]]
+    assert g.columns == ["b", "a"] and g.lengths == f.lengths
+    s = f["a"]
+    assert s.ndim == 1 and s.columns == ["a"] and len(s) == 100
+    np.testing.assert_array_equal(s.compute().to_numpy(), np.arange(100))
+    with pytest.raises(KeyError, match=r"'bb' is not in the table.*did you mean 'b'"):
+        f["bb"]
+    with pytest.raises(TypeError, match="a name or a list of names"):
+        f[0]
+    with pytest.raises(TypeError, match="no columns to select"):
+        s["a"]
+
+
+def test_to_tensor_known_chunks_and_dtype():
+    df = _df(10)
+    f = cf.from_pandas(df, npartitions=3)
+    t = f.to_tensor(columns=["a", "b", "c"])
+    assert t.chunks == (f.lengths, (3,)) and t.dtype == np.float64
+    np.testing.assert_array_equal(t.compute(), df[["a", "b", "c"]].to_numpy(dtype="float64"))
+    assert f.to_tensor(["a"], dtype="float32").dtype == np.float32
+    v = f["a"].to_tensor()
+    assert v.shape == (10,) and v.dtype == np.int64
+    np.testing.assert_array_equal((v * 2).compute(), np.arange(10) * 2)
+    with pytest.raises(TypeError, match=r"\['s'\] are not numeric"):
+        f.to_tensor()
+
+
+def test_to_tensor_counts_unknown_lengths_once():
+    ddf = dd.from_pandas(_df(30), npartitions=3)
+    ddf = ddf[ddf.a % 3 != 0]  # a row filter: lengths unknown
+    f = cf.from_dask_dataframe(ddf)
+    assert f.lengths is None and np.isnan(f.shape[0])
+    t = f.to_tensor(["a"])
+    assert t.chunks[0] == (6, 7, 7)
+    np.testing.assert_array_equal(t.compute()[:, 0], [a for a in range(30) if a % 3])
+    assert len(f) == 20
+
+
+def test_nullable_columns_become_float_with_nan():
+    df = pd.DataFrame({"a": pd.array([1, None, 3], dtype="Int64")})
+    t = cf.from_pandas(df).to_tensor()
+    assert t.dtype == np.float64
+    np.testing.assert_array_equal(t.compute()[:, 0], [1.0, np.nan, 3.0])
+
+
+def test_constructors_validate():
+    with pytest.raises(TypeError, match="pandas DataFrame"):
+        cf.from_pandas(np.zeros(3))
+    with pytest.raises(TypeError, match="cf.from_pandas"):
+        cf.Frame(pd.DataFrame())
+    with pytest.raises(ValueError, match="2 partition lengths given for 1"):
+        cf.from_dask_dataframe(dd.from_pandas(_df(4), npartitions=1), lengths=(2, 2))
+
+
+def test_check_columns():
+    assert check_columns(["b"], ["a", "b"]) == ["b"]
+    with pytest.raises(ColumnNotFoundError) as e:
+        check_columns(["z"], ["a", "b"], where="x.parquet")
+    assert isinstance(e.value, KeyError) and isinstance(e.value, ValueError)
+    assert str(e.value) == "column 'z' is not in x.parquet; available columns: ['a', 'b']"
+    with pytest.raises(ValueError, match="more than once"):
+        check_columns(["a", "a"], ["a"])
+    with pytest.raises(TypeError, match="column name or a list"):
+        check_columns(3, ["a"])
+
+
+def test_frame_to_parquet_and_csv_methods(tmp_path):
+    f = cf.from_pandas(_df(20), npartitions=2)
+    f.to_parquet(str(tmp_path / "p"))
+    f.to_csv(str(tmp_path / "c"))
+    pd.testing.assert_frame_equal(cf.read_parquet(str(tmp_path / "p")).compute(), _df(20), check_dtype=False)
+    got = cf.read_csv(str(tmp_path / "c")).compute().reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, _df(20), check_dtype=False)
