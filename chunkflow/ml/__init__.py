@@ -12,19 +12,31 @@ from .optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, clip_by_global
 from .result import MinimizeResult
 from .train import minimize
 from .tree import global_norm, ravel, tree_leaves, tree_map
-from . import metrics, model_selection
-from .cluster import KMeans, MiniBatchKMeans
-from .decomposition import PCA, TruncatedSVD
-from .model_selection import KFold, train_test_split
-from .naive_bayes import GaussianNB
-from .pipeline import Pipeline, make_pipeline
-from .glm import GammaRegressor, PoissonRegressor, TweedieRegressor
-from .linear import ElasticNet, Lasso, LinearRegression, Ridge
-from .logistic import LinearSVC, LogisticRegression
-from .persist import load
-from .preprocessing import (
-    MaxAbsScaler, MinMaxScaler, OneHotEncoder, PolynomialFeatures, SimpleImputer, StandardScaler,
-)
+# Estimators load on first use: they follow scikit-learn's interface and import it (with scipy,
+# about 60 MiB resident), which a training loop over a user-written loss does not need.
+_LAZY = {
+    "metrics": None, "model_selection": None,
+    "KMeans": "cluster", "MiniBatchKMeans": "cluster", "PCA": "decomposition", "TruncatedSVD": "decomposition",
+    "KFold": "model_selection", "train_test_split": "model_selection", "GaussianNB": "naive_bayes",
+    "Pipeline": "pipeline", "make_pipeline": "pipeline",
+    "GammaRegressor": "glm", "PoissonRegressor": "glm", "TweedieRegressor": "glm",
+    "ElasticNet": "linear", "Lasso": "linear", "LinearRegression": "linear", "Ridge": "linear",
+    "LinearSVC": "logistic", "LogisticRegression": "logistic", "load": "persist",
+    "MaxAbsScaler": "preprocessing", "MinMaxScaler": "preprocessing", "OneHotEncoder": "preprocessing",
+    "PolynomialFeatures": "preprocessing", "SimpleImputer": "preprocessing", "StandardScaler": "preprocessing",
+}
+
+
+def __getattr__(name):
+    import importlib
+
+    if name not in _LAZY:
+        raise AttributeError(f"module 'chunkflow.ml' has no attribute {name!r}")
+    module = importlib.import_module(f"chunkflow.ml.{_LAZY[name] or name}")
+    value = module if _LAZY[name] is None else getattr(module, name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "losses", "optim", "schedules", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS",
