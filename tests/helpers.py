@@ -232,3 +232,19 @@ def array_and_grid(draw, dtypes=DTYPES, shape=None, nan=False, low=-10, high=10)
     """(array, random chunk grid for it)."""
     a = draw(arrays(dtypes, shape, nan, low, high))
     return a, draw(chunk_grids(a.shape))
+
+
+def check_process_cluster_round_trip(read, write, read_back, a):
+    """On a 2-process LocalCluster: ``read()`` is summed on the workers, ``write(x - mean)`` stores it, and
+    ``read_back()`` (after the cluster is gone) equals NumPy's ``a - a.mean(0)``."""
+    import distributed
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        x = read()
+        with distributed.get_task_stream(client) as ts:
+            total = x.sum(axis=0).compute()
+        assert len(ts.data) > 0  # the chunks were read on the workers
+        np.testing.assert_allclose(total, a.sum(axis=0))
+        write(x - x.mean(axis=0))
+    np.testing.assert_allclose(read_back(), a - a.mean(axis=0))

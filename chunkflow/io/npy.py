@@ -41,7 +41,6 @@ import uuid
 from dataclasses import dataclass
 
 import dask
-import dask.array as da
 import numpy as np
 from dask.base import tokenize
 from dask.callbacks import Callback
@@ -50,8 +49,8 @@ from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 
 from ..core.chunks import auto_chunks, normalize_chunks
-from ..core.graph import source_from_dask
 from ..core.tensor import Tensor
+from .blocks import boxed_source
 from .fs import atomic_file, storage_errors, url_to_fs
 
 __all__ = ["from_npy", "to_npy", "NpyHeader", "parse_header", "header_bytes"]
@@ -190,25 +189,13 @@ def from_npy(url, chunks="auto", storage_options=None) -> Tensor:
     grid = _grid(chunks, header)
     token = tokenize(url, storage_options, header, grid, size, info.get("mtime"), info.get("ETag"),
                      str(info.get("LastModified")))
-    name = f"from-npy-{token}"
-    dsk = {}
-    for index in np.ndindex(*(len(c) for c in grid)):
-        box = tuple(_span(c, i) for c, i in zip(grid, index))
-        dsk[(name, *index)] = (_read_chunk, url, storage_options, header, box)
-    graph = HighLevelGraph.from_collections(name, dsk, dependencies=())
-    meta = np.empty((0,) * len(header.shape), dtype=header.dtype)
-    return source_from_dask(da.Array(graph, name, grid, meta=meta))
+    return boxed_source(f"from-npy-{token}", grid, header.dtype, _read_chunk, url, storage_options, header)
 
 
 def _grid(chunks, header):
     if header.fortran_order and isinstance(chunks, str) and chunks == "auto":
         return auto_chunks(header.shape[::-1], header.dtype)[::-1]
     return normalize_chunks(chunks, header.shape, header.dtype)
-
-
-def _span(blocks, i):
-    start = sum(blocks[:i])
-    return start, start + blocks[i]
 
 
 def _read_chunk(url, storage_options, header, box):

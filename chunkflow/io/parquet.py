@@ -169,7 +169,7 @@ def read_parquet(url, columns=None, filters=None, storage_options=None, chunk_by
     _check_schemas(fragments, [c for c in schema.names if c in file_columns], fs)
     pieces = [p for f in fragments for p in _pieces(f, file_columns, target, split=not row_filter)]
     reader = ParquetPieceReader(fs, schema, columns, expr if row_filter else None)
-    return _frame(reader, pieces, known=not row_filter)
+    return _frame(reader, pieces, known=not row_filter, fragments={f.path: f for f in fragments})
 
 
 def _open_dataset(files, base, fs, url):
@@ -268,8 +268,8 @@ def _pieces(fragment, names, target, split=True):
     return out
 
 
-def _frame(reader, pieces, known):
-    """The Frame over ``pieces``: global RangeIndex and lengths when ``known``."""
+def _frame(reader, pieces, known, fragments=None):
+    """The Frame over ``pieces``: global RangeIndex and lengths when ``known``; ``fragments`` hold the footers."""
     import dask.dataframe as dd
 
     if not pieces:  # everything filtered out: one empty partition
@@ -283,7 +283,7 @@ def _frame(reader, pieces, known):
     with building():
         ddf = dd.from_map(reader, args, meta=reader.meta(), divisions=divisions, label="read-parquet",
                           enforce_metadata=False)
-    return Frame(ddf, tuple(lengths) if known else None, source=ParquetSource(reader, args))
+    return Frame(ddf, tuple(lengths) if known else None, source=ParquetSource(reader, args, fragments))
 
 
 # ------------------------------------------------------------------ tasks
@@ -333,6 +333,30 @@ class ParquetPieceReader:
                              f"or truncated: rewrite it") from e
         return table if rows is None else table.slice(rows[0], rows[1] - rows[0])
 
+    def scan(self, pieces, columns, fragments=None):
+        """All ``pieces`` as one Table from one ``pyarrow.dataset`` scan, or None where that cannot serve.
+
+        Arrow then reads column chunks of many row groups at once on its own
+        I/O and CPU threads, as ``pyarrow.parquet.read_table`` does (a piece a
+        task left two scheduler threads waiting on each other's reads). Row
+        ranges (split row groups) keep the piece-by-piece path, and so does a
+        scan that fails: that path names the file at fault. ``fragments``
+        (path to the planner's fragment) spare reading the footers again.
+        """
+        if not pieces or any(p is None or p[2] is not None for p in pieces):
+            return None
+        fragments = fragments or {}
+        parts = [fragments[path].subset(row_group_ids=list(groups)) if path in fragments else
+                 _FORMAT.make_fragment(path, filesystem=self.filesystem, row_groups=list(groups),
+                                       partition_expression=_partition_expression(partition, self.schema))
+                 for path, groups, _, partition, _ in pieces]
+        dataset = ds.FileSystemDataset(parts, self.schema, _FORMAT, self.filesystem)
+        try:
+            with storage_errors(display_path(self.fs, pieces[0][0]), self.fs):
+                return dataset.to_table(columns=columns, filter=self.row_filter, use_threads=True)
+        except (pa.ArrowInvalid, OSError):
+            return None
+
     def read_arrow(self, piece_and_offset, columns):
         """The piece's rows of ``columns`` as a pyarrow Table (an empty one for the empty piece)."""
         piece, _ = piece_and_offset
@@ -349,7 +373,10 @@ class ParquetPieceReader:
             if column.null_count and dtype.kind in "biu":
                 raise ValueError(f"column {columns[j]!r} has missing values, which {dtype} cannot hold; "
                                  f"pass to_tensor(dtype='float64') to read them as NaN")
-            out[:, j] = column.to_numpy()
+            start = 0
+            for chunk in column.chunks:  # straight into the block: no concatenated column in between
+                out[start:start + len(chunk), j] = chunk.to_numpy(zero_copy_only=False)
+                start += len(chunk)
         return out[:, 0] if ndim == 1 else out
 
 
@@ -362,10 +389,14 @@ class ParquetSource:
     does, instead of converting each partition and concatenating the frames.
     """
 
-    def __init__(self, reader, args):
-        self.reader, self.args = reader, args
+    def __init__(self, reader, args, fragments=None):
+        self.reader, self.args, self.fragments = reader, args, fragments
 
     def to_arrow(self, columns, scheduler):
+        if scheduler == "threads":  # in this process: one Arrow scan reads the pieces with Arrow's threads
+            table = self.reader.scan([arg[0] for arg in self.args], list(columns), self.fragments)
+            if table is not None:
+                return table
         read = dask.delayed(self.reader.read_arrow, pure=True)
         tables = dask.compute(*[read(arg, list(columns)) for arg in self.args], scheduler=scheduler)
         return pa.concat_tables(tables)

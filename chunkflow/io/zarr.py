@@ -32,7 +32,6 @@ import math
 import os
 
 import dask
-import dask.array as da
 import numpy as np
 from dask.base import tokenize
 from dask.core import flatten
@@ -40,8 +39,8 @@ from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 
 from ..core.chunks import normalize_chunks
-from ..core.graph import source_from_dask
 from ..core.tensor import Tensor
+from .blocks import boxed_source, boxes
 from .fs import begin_dataset, check_complete, commit_dataset, storage_errors, url_to_fs
 
 __all__ = ["from_zarr", "to_zarr"]
@@ -111,14 +110,8 @@ def from_zarr(url, component=None, chunks=None, storage_options=None) -> Tensor:
     grid = _read_grid(arr, chunks, dtype)
     token = tokenize(full, storage_options, json.dumps(arr.metadata.to_dict(), default=str, sort_keys=True))
     name = f"from-zarr-{tokenize(token, grid)}"
-    dsk = {}
-    for index in np.ndindex(*(len(c) for c in grid)):
-        box = tuple(_span(c, i) for c, i in zip(grid, index))
-        dsk[(name, *index)] = (_read_chunk, full, storage_options, token, box)
-    graph = HighLevelGraph.from_collections(name, dsk, dependencies=())
     _SOURCES[name] = _where(fs, path)
-    meta = np.empty((0,) * len(arr.shape), dtype=dtype)
-    return source_from_dask(da.Array(graph, name, grid, meta=meta))
+    return boxed_source(name, grid, dtype, _read_chunk, full, storage_options, token)
 
 
 def _check_is_array(fs, root, path, url, component, storage_options):
@@ -158,11 +151,6 @@ def _read_grid(arr, chunks, dtype):
         block = arr.shards or arr.chunks
         return normalize_chunks(tuple(int(b) for b in block), arr.shape, dtype)
     return normalize_chunks(chunks, arr.shape, dtype)
-
-
-def _span(blocks, i):
-    start = sum(blocks[:i])
-    return start, start + blocks[i]
 
 
 def _read_chunk(url, storage_options, token, box):
@@ -264,8 +252,7 @@ def _write_chunks(darr, url, storage_options, metadata) -> int:
 
     name = f"to-zarr-{tokenize(darr.name, url, storage_options, metadata)}"
     dsk = {}
-    for index, key in zip(np.ndindex(*darr.numblocks), flatten(darr.__dask_keys__())):
-        box = tuple(_span(c, i) for c, i in zip(darr.chunks, index))
+    for (index, box), key in zip(boxes(darr.chunks), flatten(darr.__dask_keys__())):
         dsk[(name, *index)] = (_write_chunk, url, storage_options, metadata, box, key)
     dsk[(f"{name}-count",)] = (sum, list(dsk))
     graph = HighLevelGraph.from_collections(name, dsk, dependencies=[darr])

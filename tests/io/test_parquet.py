@@ -450,3 +450,29 @@ def _worker_address(df):
     from distributed import get_worker
 
     return pd.Series([get_worker().address], dtype=object)
+
+
+def test_local_compute_scans_once_in_piece_order(tmp_path):
+    """The threaded path's single Arrow scan gives the rows and order of the piece-by-piece path."""
+    df = _frame(3000)
+    pq.write_to_dataset(pa.Table.from_pandas(df, preserve_index=False), str(tmp_path / "hive"),
+                        partition_cols=["k"], row_group_size=70)
+    for filters in (None, [("a", ">", 1000)], [("k", "!=", 1), ("a", "<", 2500)]):
+        f = cf.read_parquet(str(tmp_path / "hive"), filters=filters, chunk_bytes=2000)
+        assert f.npartitions > 3
+        one_scan, by_piece = f.compute(), f.compute(scheduler="sync")
+        pd.testing.assert_frame_equal(one_scan, by_piece)
+        want = df if filters is None else df.query(" and ".join(f"{c} {'==' if o == '=' else o} {v}"
+                                                                  for c, o, v in filters))
+        assert sorted(one_scan["a"]) == sorted(want["a"])
+
+
+def test_file_corrupted_after_planning_is_named(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    for name in ("a", "b"):
+        _write(_frame(500), d / f"{name}.parquet", row_group_size=100)
+    f = cf.read_parquet(str(d))
+    (d / "b.parquet").write_bytes(b"PAR1 garbage, not the file that was planned PAR1")
+    with pytest.raises((ValueError, OSError), match=r"b\.parquet"):
+        f.compute()

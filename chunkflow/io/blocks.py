@@ -1,0 +1,39 @@
+"""Tensors whose blocks are read by one task each, from a (start, stop) box per axis.
+
+The npy and Zarr readers are the same graph: block ``index`` of the chunk
+grid runs ``read(*args, box)``, where ``box`` holds the block's span on each
+axis. The graph holds only those arguments (URLs, headers, tokens): no data.
+"""
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+from dask.highlevelgraph import HighLevelGraph
+
+from ..core.graph import source_from_dask
+
+__all__ = ["span", "boxes", "boxed_source"]
+
+
+def span(blocks, i) -> tuple:
+    """``(start, stop)`` of block ``i`` along an axis chunked as ``blocks``.
+
+    >>> span((3, 3, 2), 2)
+    (6, 8)
+    """
+    start = sum(blocks[:i])
+    return start, start + blocks[i]
+
+
+def boxes(grid):
+    """``(index, box)`` of every block of the chunk ``grid``, in row-major order."""
+    for index in np.ndindex(*(len(c) for c in grid)):
+        yield index, tuple(span(c, i) for c, i in zip(grid, index))
+
+
+def boxed_source(name, grid, dtype, read, *args):
+    """A Tensor chunked as ``grid`` whose block at each box is ``read(*args, box)``."""
+    dsk = {(name, *index): (read, *args, box) for index, box in boxes(grid)}
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=())
+    meta = np.empty((0,) * len(grid), dtype=dtype)
+    return source_from_dask(da.Array(graph, name, grid, meta=meta))
