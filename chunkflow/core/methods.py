@@ -5,10 +5,12 @@ method and function forms cannot drift apart.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import elementwise as ew
-from . import linalg, manipulation, reductions
+from . import linalg, manipulation, numpy_compat, reductions
 from .tensor import Tensor
 
 
@@ -147,6 +149,11 @@ def _array_function(self, func, types, args, kwargs):
 
 Tensor.__array_ufunc__ = _array_ufunc
 Tensor.__array_function__ = _array_function
-_NUMPY_FUNCTIONS = {np.linalg.norm: linalg.norm, np.linalg.qr: linalg.qr, np.linalg.solve: linalg.solve,
-                    np.linalg.cholesky: linalg.cholesky, np.linalg.lstsq: linalg.lstsq,
-                    np.linalg.inv: linalg.inv, np.linalg.svd: linalg.svd}
+_NUMPY_FUNCTIONS = {getattr(np.linalg, name): getattr(linalg, name) for name in (
+    "norm", "qr", "solve", "cholesky", "lstsq", "inv", "svd", "det", "slogdet", "eigh", "eigvalsh",
+    "matrix_rank", "pinv", "matrix_power", "svdvals", "matrix_norm", "vector_norm", "vecdot", "outer",
+    "tensordot", "matmul", "diagonal", "trace", "cross") if hasattr(np.linalg, name) and hasattr(linalg, name)}
+_NUMPY_FUNCTIONS.update({getattr(np, name): getattr(numpy_compat, name) for name in numpy_compat.__all__
+                         if hasattr(np, name)})
+_NUMPY_FUNCTIONS.update({np.shape: lambda a: a.shape, np.ndim: lambda a: a.ndim, np.size: lambda a, axis=None:
+                         math.prod(a.shape) if axis is None else a.shape[axis]})
