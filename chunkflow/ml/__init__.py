@@ -24,6 +24,9 @@ _LAZY = {
     "LinearSVC": "logistic", "LogisticRegression": "logistic", "load": "persist",
     "MaxAbsScaler": "preprocessing", "MinMaxScaler": "preprocessing", "OneHotEncoder": "preprocessing",
     "PolynomialFeatures": "preprocessing", "SimpleImputer": "preprocessing", "StandardScaler": "preprocessing",
+    "GridSearchCV": "model_selection", "RandomizedSearchCV": "model_selection",
+    "HalvingGridSearchCV": "model_selection", "HalvingRandomSearchCV": "model_selection",
+    "ALS": "als", "VectorAssembler": "assembler",
 }
 
 
@@ -51,3 +54,5 @@ __all__ += [
     "LinearRegression", "Ridge", "Lasso", "ElasticNet", "LogisticRegression", "LinearSVC", "PoissonRegressor",
     "GammaRegressor", "TweedieRegressor", "load",
 ]
+__all__ += ["GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV", "ALS",
+            "VectorAssembler"]

@@ -10,16 +10,29 @@ outputs are lazy Tensors with known chunk sizes; nothing is read.
 ``KFold`` on Tensors splits the row chunks (not rows) into folds: fold
 boundaries fall on chunk boundaries, so a training set is a concatenation
 of whole chunks (``split`` yields index arrays, as scikit-learn's).
+
+The searches (``GridSearchCV``, ``RandomizedSearchCV``, scoring) live in
+``search.py`` and are exported here; successive halving
+(``HalvingGridSearchCV``, ``HalvingRandomSearchCV``) is at the end of this
+module: round ``i`` fits the surviving candidates on ``min_resources *
+factor**i`` resources — training rows (NumPy input) or training row chunks
+(chunked input), drawn with ``random_state``; test folds stay whole — and
+keeps the best ``ceil(n / factor)``.
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
-from .base import as_output, as_tensor_input, input_kind
+from sklearn.base import is_classifier
 
-__all__ = ["train_test_split", "KFold", "chunk_row_indices"]
+from .base import as_output, as_tensor_input, input_kind
+from .search import SCORERS, GridSearchCV, RandomizedSearchCV, get_scorer
+
+__all__ = ["train_test_split", "KFold", "chunk_row_indices", "GridSearchCV", "RandomizedSearchCV",
+           "HalvingGridSearchCV", "HalvingRandomSearchCV", "get_scorer", "SCORERS"]
 
 
 def _fraction(name, value, n):
@@ -142,3 +155,122 @@ class KFold:
             for c in fold:
                 mask[bounds[c]:bounds[c + 1]] = True
             yield np.flatnonzero(~mask), np.flatnonzero(mask)
+
+
+# ---------------------------------------------------------------- successive halving
+def _ilog(n, factor) -> int:
+    """The largest ``k`` with ``factor ** k <= n`` (exact, no float logarithm)."""
+    k = 0
+    while factor ** (k + 1) <= n:
+        k += 1
+    return k
+
+
+def _resource(name, value, words):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be {words} or an integer >= 1, got {value!r}")
+    return int(value)
+
+
+class _Halving:
+    """Successive halving (see the module docstring), mixed into the two searches below."""
+
+    def fit(self, X, y=None):
+        """Rounds of fits on growing resources, keeping the best ``1/factor`` each round; returns self."""
+        f = self.factor
+        if isinstance(f, bool) or not isinstance(f, numbers.Real) or not f > 1:
+            raise ValueError(f"factor must be a number > 1, got {f!r}")
+        sampled = getattr(self, "n_candidates", None) == "exhaust"
+        candidates = self._candidates(1 if sampled else getattr(self, "n_candidates", None))  # checks names
+        scorer, client, data, splits = self._prepare(X, y)
+        unit = "rows" if data.kind == "numpy" else "row chunks"
+        full = min(data.size(tr) for tr, _ in splits)
+        max_r = full if self.max_resources == "auto" else _resource("max_resources", self.max_resources, "'auto'")
+        if max_r > full:
+            raise ValueError(f"max_resources={max_r} is more than the smallest training fold holds ({full} {unit})")
+        if sampled:
+            if self.min_resources == "exhaust":
+                raise ValueError("n_candidates='exhaust' needs min_resources='smallest' or an int, not 'exhaust'")
+            min_r = self._min_resources(data, candidates, max_r)
+            candidates = self._candidates(max(1, max_r // min_r))
+        else:
+            min_r = self._min_resources(data, candidates, max_r)
+        n_required = 1 + _ilog(len(candidates), f)
+        n_possible = 1 + _ilog(max_r // min_r, f)
+        n_iterations = min(n_possible, n_required)
+        rs = self.random_state
+        base = int(rs) if isinstance(rs, numbers.Integral) else int(np.random.SeedSequence().entropy % 2 ** 63)
+        results = {k: [] for k in ("params", "mean_test_score", "std_test_score", "mean_fit_time",
+                                   "std_fit_time", "mean_score_time", "std_score_time")}
+        alive, self.n_resources_, self.n_candidates_ = candidates, [], []
+        for it in range(n_iterations):
+            r = int(min(min_r * f ** it, max_r))
+            sub = [(tr if data.size(tr) <= r else data.subsample(tr, r, np.random.SeedSequence([base, it, k])), te)
+                   for k, (tr, te) in enumerate(splits)]
+            scores = self._evaluate(data, alive, sub, scorer, client)
+            start = len(results["params"])
+            rows = float(np.mean([data.rows(tr) for tr, _ in sub]))
+            self._record(results, alive, scores, len(sub), {"iter": it, "n_resources": r, "n_train_rows": rows})
+            self.n_resources_.append(r)
+            self.n_candidates_.append(len(alive))
+            mean = np.asarray(results["mean_test_score"][start:])
+            order = np.argsort(-np.where(np.isnan(mean), -np.inf, mean), kind="stable")
+            alive = [alive[i] for i in order[:math.ceil(len(alive) / f)]]
+        self.n_iterations_, self.n_possible_iterations_ = n_iterations, n_possible
+        self.n_required_iterations_, self.min_resources_, self.max_resources_ = n_required, min_r, max_r
+        return self._finish(results, data, scorer, client, order_key=results["iter"])
+
+    def _min_resources(self, data, candidates, max_r):
+        # the least a fit can use: 1 row chunk, or (as scikit-learn) 2 rows per split and class
+        smallest = 1
+        if data.kind == "numpy":
+            classes = len(np.unique(np.asarray(data.y))) if is_classifier(self.estimator) and data.y is not None \
+                else 1
+            smallest = 2 * self.n_splits_ * classes
+        if self.min_resources == "exhaust":  # the last round gets close to max_resources
+            min_r = max(smallest, int(max_r // self.factor ** _ilog(len(candidates), self.factor)))
+        elif self.min_resources == "smallest":
+            min_r = smallest
+        else:
+            min_r = _resource("min_resources", self.min_resources, "'exhaust', 'smallest'")
+        if min_r > max_r:
+            raise ValueError(f"min_resources={min_r} is more than max_resources={max_r} per training fold; lower "
+                             f"min_resources, use fewer folds or more data")
+        return min_r
+
+
+class HalvingGridSearchCV(_Halving, GridSearchCV):
+    """Successive halving over ``param_grid``: every candidate on few resources, the best on ever more.
+
+    ``min_resources``: ``"exhaust"`` (the last round uses close to
+    ``max_resources``), ``"smallest"`` or an int; ``max_resources``:
+    ``"auto"`` (the smallest training fold) or an int (units: module
+    docstring). Attributes as scikit-learn's (``n_resources_``,
+    ``n_candidates_``, ``n_iterations_``, ``min_resources_``,
+    ``max_resources_``); ``cv_results_`` adds ``iter``, ``n_resources`` and
+    ``n_train_rows`` and ranks the last round first.
+    """
+
+    def __init__(self, estimator, param_grid, *, factor=3, min_resources="exhaust", max_resources="auto",
+                 cv=5, scoring=None, refit=True, error_score=np.nan, random_state=None, n_jobs=None):
+        super().__init__(estimator, param_grid, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
+                         error_score=error_score)
+        self.factor = factor
+        self.min_resources = min_resources
+        self.max_resources = max_resources
+        self.random_state = random_state
+
+
+class HalvingRandomSearchCV(_Halving, RandomizedSearchCV):
+    """Successive halving over ``n_candidates`` sampled candidates (``"exhaust"``: ``max_resources //
+    min_resources`` of them, so the rounds can end on one); otherwise as :class:`HalvingGridSearchCV`."""
+
+    def __init__(self, estimator, param_distributions, *, n_candidates="exhaust", factor=3,
+                 min_resources="smallest", max_resources="auto", cv=5, scoring=None, refit=True,
+                 error_score=np.nan, random_state=None, n_jobs=None):
+        super().__init__(estimator, param_distributions, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
+                         random_state=random_state, error_score=error_score)
+        self.n_candidates = n_candidates
+        self.factor = factor
+        self.min_resources = min_resources
+        self.max_resources = max_resources

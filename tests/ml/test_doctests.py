@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-MODULES = ["chunkflow.ml.optim", "chunkflow.ml.lbfgs", "chunkflow.ml.schedules", "chunkflow.ml.tree"]
+MODULES = ["chunkflow.ml.optim", "chunkflow.ml.lbfgs", "chunkflow.ml.schedules", "chunkflow.ml.tree", "chunkflow.ml.als"]
 
 
 @pytest.mark.parametrize("name", MODULES)
