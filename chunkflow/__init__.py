@@ -37,6 +37,8 @@ from .core.reductions import (
     sum, var,
 )
 from .core.autodiff import grad, value_and_grad, vjp
+from .core import numpy_compat as _numpy_compat
+from .core.numpy_compat import *  # noqa: F401,F403 - NumPy functions beyond the array API
 from .runtime import compute, persist
 
 # Storage and tables load on first use: pandas, pyarrow and zarr cost about 80 MiB of resident
@@ -44,7 +46,8 @@ from .runtime import compute, persist
 _LAZY = {
     "from_npy": "chunkflow.io.npy", "from_zarr": "chunkflow.io.zarr", "read_parquet": "chunkflow.io.parquet",
     "read_csv": "chunkflow.io.csv", "Frame": "chunkflow.frame", "from_pandas": "chunkflow.frame",
-    "from_dask_dataframe": "chunkflow.frame",
+    "from_dask_dataframe": "chunkflow.frame", "Series": "chunkflow.frame", "get_dummies": "chunkflow.frame",
+    "merge": "chunkflow.frame",
 }
 _LAZY_METHODS = {"to_npy": "chunkflow.io.npy", "to_zarr": "chunkflow.io.zarr", "to_parquet": "chunkflow.io.parquet"}
 
@@ -78,7 +81,31 @@ __version__ = "0.1.0"
 __array_api_version__ = "2024.12"
 
 globals().update(_UFUNCS)
-concat = concatenate
+_array_from_dask = from_dask
+
+
+def _is_table(obj) -> bool:  # by module name: checking must not import pandas for array work
+    return type(obj).__module__.startswith(("dask.dataframe", "chunkflow.frame", "pandas"))
+
+
+def from_dask(obj, lengths=None):
+    """A Tensor from a dask array; a Frame from a dask DataFrame or Series (``lengths``: rows per partition)."""
+    if _is_table(obj):
+        from .frame import from_dask as frame_from_dask
+
+        return frame_from_dask(obj, lengths)
+    if lengths is not None:
+        raise TypeError("lengths= is for dask DataFrames; a dask array knows its chunks")
+    return _array_from_dask(obj)
+
+
+def concat(items, *args, **kwargs):
+    """``concatenate`` for Tensors; for Frames (or pandas tables) the rows one after another, as ``pd.concat``."""
+    if isinstance(items, (list, tuple)) and items and _is_table(items[0]):
+        from .frame import concat as frame_concat
+
+        return frame_concat(items, *args, **kwargs)
+    return concatenate(items, *args, **kwargs)
 
 # dtypes and dtype helpers are NumPy's own
 bool = _np.bool_  # noqa: A001
@@ -103,7 +130,8 @@ __all__ = sorted(
         "meshgrid", "tril", "triu", "from_dlpack", "cumulative_sum", "cumulative_prod", "diff", "sort",
         "argsort", "take_along_axis", "searchsorted", "unique_values", "unique_counts", "unique_inverse",
         "unique_all", "UniqueAllResult", "UniqueCountsResult", "UniqueInverseResult",
-        "from_npy", "from_zarr",
+        "from_npy", "from_zarr", "Series", "get_dummies", "merge",
     }
     | set(_UFUNCS)
+    | set(_numpy_compat.__all__)
 )

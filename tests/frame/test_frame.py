@@ -102,3 +102,82 @@ def test_frame_to_parquet_and_csv_methods(tmp_path):
     pd.testing.assert_frame_equal(cf.read_parquet(str(tmp_path / "p")).compute(), _df(20), check_dtype=False)
     got = cf.read_csv(str(tmp_path / "c")).compute().reset_index(drop=True)
     pd.testing.assert_frame_equal(got, _df(20), check_dtype=False)
+
+
+# ------------------------------------------------------------------ columns, to_tensors, from_dask, pushdown
+def test_column_operations_keep_lengths_and_match_pandas():
+    df = _df(40)
+    f = cf.from_pandas(df, npartitions=3)
+    g = f.assign(d=f["a"] * 2, e=lambda t: t["d"] + t["b"], one=1).rename(columns={"b": "bb"}).drop(columns=["c"])
+    want = df.assign(d=df["a"] * 2, e=lambda t: t["d"] + t["b"], one=1).rename(columns={"b": "bb"}).drop(columns=["c"])
+    assert g.lengths == f.lengths and len(g) == 40
+    pd.testing.assert_frame_equal(g.compute(), want)
+    pd.testing.assert_frame_equal(f.select_dtypes("number").compute(), df.select_dtypes("number"))
+    assert f.a.name == "a" and "a" in dir(f) and list(f) == f.columns and "s" in f
+    with pytest.raises(TypeError, match="compute"):
+        list(f["a"])
+    with pytest.raises(KeyError, match="'bx' is not in the table.*did you mean 'b'"):
+        f.rename(columns={"bx": "y"})
+    with pytest.raises(KeyError, match="did you mean 's'"):
+        f.drop(columns=["ss"])
+    with pytest.raises(TypeError, match="one column"):
+        f.assign(z=f[["a", "b"]])
+
+
+def test_to_tensors_share_one_counting_pass():
+    from .test_encode import _counted
+
+    df = _df(60)
+    f, calls = _counted(df, 3)
+    f = f[f["a"] % 4 != 0]  # a row filter: lengths unknown
+    X, y = f.to_tensors(["a", "b"], "c")
+    assert len(calls) == 3  # one counting pass for both
+    assert X.chunks[0] == y.chunks[0] == (15, 15, 15) and X.shape == (45, 2) and y.ndim == 1
+    assert X.dtype == np.float64 and y.dtype == np.bool_
+    x_np, y_np = cf.compute(X, y)
+    keep = df["a"] % 4 != 0
+    np.testing.assert_array_equal(x_np, df.loc[keep, ["a", "b"]].to_numpy())
+    np.testing.assert_array_equal(y_np, df.loc[keep, "c"].to_numpy())
+    f2 = cf.from_pandas(df, npartitions=2)
+    X, y = f2.to_tensors(["b"], "a", dtype="float32")
+    assert X.chunks == ((30, 30), (1,)) and X.dtype == np.float32 and y.dtype == np.int64
+    with pytest.raises(ValueError, match="label 'a' is also among the features"):
+        f2.to_tensors(["a", "b"], "a")
+    with pytest.raises(TypeError, match=r"\['s'\] are not numeric"):
+        f2.to_tensors(["s"], "a")
+
+
+def test_from_dask_dispatches_on_type():
+    import dask.array as da
+
+    ddf = dd.from_pandas(_df(10), npartitions=2)
+    f = cf.from_dask(ddf, lengths=(5, 5))
+    assert isinstance(f, cf.Frame) and f.lengths == (5, 5)
+    assert isinstance(cf.from_dask(ddf["a"]), cf.Series)
+    t = cf.from_dask(da.ones((4, 2), chunks=2))
+    assert isinstance(t, cf.Tensor) and t.shape == (4, 2)
+    with pytest.raises(TypeError, match="lengths= is for dask DataFrames"):
+        cf.from_dask(da.ones(3), lengths=(3,))
+    assert cf.from_pandas(_df(4)).npartitions == 1
+
+
+def test_filtered_selection_reads_only_the_selected_columns(tmp_path):
+    """frame[frame.c0 > 0][["c0", "c1"]] on 32 Parquet columns: dask's optimizer projects into the reader."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.io.test_parquet import counting
+
+    rng = np.random.default_rng(0)
+    pq.write_table(pa.table({f"c{j}": rng.normal(size=20000) for j in range(32)}), str(tmp_path / "w.parquet"),
+                   row_group_size=5000, compression="none")
+    f = cf.read_parquet(f"countfs://{tmp_path / 'w.parquet'}")
+    n, got = counting(lambda: f[f.c0 > 0][["c0", "c1"]].compute())
+    df = pq.read_table(str(tmp_path / "w.parquet")).to_pandas()
+    pd.testing.assert_frame_equal(got, df[df.c0 > 0][["c0", "c1"]])
+    assert n < 0.1 * os.path.getsize(tmp_path / "w.parquet")  # 2 of 32 columns (and footers)
+    m, _ = counting(lambda: cf.read_parquet(f"countfs://{tmp_path / 'w.parquet'}",
+                                            filters=[("c0", ">", 10.0)])[["c0", "c1"]].compute())
+    assert m < n / 2  # row-group statistics skip every row group (c0 > 10 never holds)
