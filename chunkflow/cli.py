@@ -73,7 +73,7 @@ def _parser():
     p = sub.add_parser("demo", help="make a sample dataset and run examples/demo.yaml on local threads")
     p.add_argument("--rows", type=int, default=2_000_000, help="rows of sample data (default 2,000,000)")
     p.add_argument("--dir", default="./chunkflow-demo", help="where data and model go (default ./chunkflow-demo)")
-    p.add_argument("--memory-budget", default="512MiB", help="memory budget (default 512MiB)")
+    p.add_argument("--memory-budget", default="1GiB", help="memory budget (default 1GiB: the interpreter with pandas, pyarrow and scikit-learn loaded is about 300 MiB of it)")
     _common(p)
     return parser
 

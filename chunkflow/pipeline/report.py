@@ -64,7 +64,9 @@ def summary(result: dict) -> str:
                          f"evaluate {t.get('evaluate', 0):.1f}, write {t.get('write', 0):.1f})"))
     if result.get("graph_runs") is not None:
         rows.append(("graph runs", f"{result['graph_runs']} (each reads the data it needs once)"))
-    rows.append(("peak memory", f"{result['peak_rss_bytes'] / 2**20:,.0f} MiB RSS"))
+    budget = result.get("memory_budget_bytes")
+    share = f" ({result['peak_rss_bytes'] / budget:.2f}x the {budget / 2**20:,.0f} MiB memory budget)" if budget else ""
+    rows.append(("peak memory", f"{result['peak_rss_bytes'] / 2**20:,.0f} MiB RSS{share}"))
     rows.append(("model dir", result["output"]["model"]))
     rows.append(("report", result["output"]["report"]))
     width = max(len(k) for k, _ in rows)

@@ -443,6 +443,7 @@ def run(spec, quiet=False, console=None) -> dict:
     timings["total"] = console.elapsed()
     result["timings"] = timings
     result["peak_rss_bytes"] = peak_rss()
+    result["memory_budget_bytes"] = config.memory_budget()
     images = make_plots(result, plots)
     reason = "" if have_matplotlib() else ("plots left out: matplotlib is not installed "
                                            "(pip install 'chunkflow[report]')")
@@ -460,6 +461,7 @@ def run(spec, quiet=False, console=None) -> dict:
     timings["write"] = time.perf_counter() - t
     timings["total"] = console.elapsed()
     result["peak_rss_bytes"] = peak_rss()
+    result["memory_budget_bytes"] = config.memory_budget()
     return result
 
 
