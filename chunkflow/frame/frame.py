@@ -101,7 +101,7 @@ class Frame(ColumnOps, RowOps):
     ((2, 1), np.float64(6.5))
     """
 
-    __slots__ = ("_ddf", "_lengths", "_source")
+    __slots__ = ("_ddf", "_lengths", "_source", "_pred")
 
     def __new__(cls, ddf=None, lengths=None, source=None):
         if cls is Frame and _is_dask_series(ddf):  # one column: the Series subclass
@@ -124,6 +124,7 @@ class Frame(ColumnOps, RowOps):
         self._lengths = lengths
         # a reader that can make NumPy blocks of the same partitions directly (see to_tensor); None if not
         self._source = source
+        self._pred = None  # a row condition the reader can apply (frame.pushdown), on boolean columns
 
     # ------------------------------------------------------------ metadata
     @property

@@ -22,6 +22,8 @@ import operator
 import numpy as np
 import pandas as pd
 
+from . import pushdown
+
 __all__ = ["ColumnOps", "describe_operand", "unwrap"]
 
 _BINARY = {
@@ -75,7 +77,10 @@ def _operator(name, fn, symbol, reflected=False):
                 raise
             raise TypeError(f"cannot compute {describe_operand(left)} {symbol} {describe_operand(right)}: {e}. "
                             f"Convert a column first, e.g. .astype('float64'), or select numeric columns") from e
-        return self._new(out, _joint_lengths(self, other))
+        result = self._new(out, _joint_lengths(self, other))
+        if not reflected:
+            result._pred = pushdown.compare(name, self, other) or pushdown.combine(name, self, other)
+        return result
 
     method.__name__ = f"__{'r' if reflected else ''}{name}__"
     method.__doc__ = f"``{'other ' + symbol + ' self' if reflected else 'self ' + symbol + ' other'}``, elementwise."

@@ -43,7 +43,12 @@ class RowOps:
     __slots__ = ()
 
     def _filter(self, mask):
-        return self._new(self._ddf[_bool_mask(mask, "a row filter")], None)
+        ddf_mask = _bool_mask(mask, "a row filter")
+        pred = mask._pred
+        if pred is not None and pred.source is self._source and self._lengths is not None:
+            out = self._source.filtered(pred.expr, pred.names, self.columns)  # row groups skipped at the reader
+            return out if self.ndim == 2 else out[self.columns[0]]
+        return self._new(self._ddf[ddf_mask], None)
 
     def dropna(self, subset=None, how="any"):
         """Rows without missing values (``how="all"``: drop only rows missing everywhere in ``subset``)."""

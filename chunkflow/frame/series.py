@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .frame import Frame
+from . import pushdown
 
 __all__ = ["Series"]
 
@@ -65,7 +66,10 @@ class Series(Frame):
 
     def isin(self, values):
         """True where the value is one of ``values``."""
-        return Series(self._ddf.isin(list(values)), self._lengths)
+        values = list(values)
+        out = Series(self._ddf.isin(values), self._lengths)
+        out._pred = pushdown.isin(self, values)
+        return out
 
     def between(self, left, right, inclusive="both"):
         """True where ``left <= value <= right`` (``inclusive`` as pandas)."""

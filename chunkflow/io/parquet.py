@@ -60,7 +60,7 @@ from ..frame.frame import Frame, building, check_columns
 from .fs import begin_dataset, check_complete, commit_dataset, storage_errors, url_to_fs
 
 __all__ = [
-    "read_parquet", "write_frame", "write_tensor", "ParquetPieceReader", "ParquetSource",
+    "read_parquet", "write_frame", "write_tensor", "ParquetPieceReader", "FilteredPieceReader", "ParquetSource",
     "list_data_files", "open_input", "arrow_filesystem", "write_parts", "display_path",
 ]
 
@@ -380,6 +380,32 @@ class ParquetPieceReader:
         return out[:, 0] if ndim == 1 else out
 
 
+class FilteredPieceReader:
+    """Reads one piece's rows where a condition holds, with their global row positions as the index."""
+
+    def __init__(self, reader, expr, names):
+        self.reader, self.expr, self.names = reader, expr, list(names)
+
+    def __dask_tokenize__(self):
+        return (type(self).__name__, self.reader.__dask_tokenize__(), str(self.expr), self.names)
+
+    def meta(self, columns=None):
+        return self.reader.meta(columns)
+
+    def __call__(self, piece_and_spans, columns=None):
+        piece, spans = piece_and_spans
+        columns = self.reader.columns if columns is None else list(columns)
+        if piece is None:
+            return self.meta(columns)
+        table = self.reader.read_table(piece, columns + [n for n in self.names if n not in columns])
+        position = np.concatenate([np.arange(a, a + n, dtype=np.int64) for a, n in spans])
+        table = table.append_column("__chunkflow_row__", pa.array(position)).filter(self.expr)
+        index = pd.Index(table.column("__chunkflow_row__").to_numpy())
+        df = table.select(columns).to_pandas(split_blocks=True, self_destruct=True)
+        df.index = index
+        return df
+
+
 class ParquetSource:
     """A Parquet Frame's pieces read without pandas partitions: NumPy blocks, or one pandas result.
 
@@ -404,6 +430,47 @@ class ParquetSource:
     def to_pandas(self, columns, ndim, scheduler):
         df = self.to_arrow(columns, scheduler).to_pandas(self_destruct=True)
         return df[columns[0]] if ndim == 1 else df
+
+    def filtered(self, expr, names, columns):
+        """A Frame of ``columns`` of the rows where ``expr`` holds, keeping their index labels.
+
+        Row groups whose statistics rule ``expr`` out are dropped before
+        anything is read (``fragment.subset``, from the footers the planner
+        kept); each remaining piece reads its row groups' ``columns`` and the
+        condition's columns ``names``, then keeps the matching rows. Index
+        labels are the rows' global positions, as a pandas filter keeps them.
+        """
+        import dask.dataframe as dd
+
+        kept, args = {}, []
+        for piece, offset in self.args:
+            if piece is None:
+                continue
+            path, groups, rows, partition, _ = piece
+            fragment = self.fragments[path]
+            if path not in kept:
+                with storage_errors(display_path(self.reader.fs, path), self.reader.fs):
+                    sub = fragment.subset(filter=expr, schema=self.reader.schema)
+                kept[path] = set() if sub is None else {rg.id for rg in sub.row_groups}
+            spans, start = [], offset
+            for g in groups:
+                n = fragment.metadata.row_group(g).num_rows if rows is None else rows[1] - rows[0]
+                if g in kept[path]:
+                    spans.append((g, start, n))
+                start += n
+            if spans:
+                args.append(((path, tuple(g for g, _, _ in spans), rows, partition, None),
+                             tuple((a, n) for _, a, n in spans)))
+        reader = FilteredPieceReader(self.reader, expr, sorted(names))
+        if not args:
+            args = [(None, ())]
+        divisions = None
+        if args[0][0] is not None:
+            divisions = tuple(spans[0][0] for _, spans in args) + (args[-1][1][-1][0] + args[-1][1][-1][1] - 1,)
+        with building():
+            ddf = dd.from_map(reader, args, meta=reader.meta(), divisions=divisions, label="read-parquet-where",
+                              enforce_metadata=False)
+        return Frame(ddf[list(columns)])
 
     def dask_array(self, columns, dtype, lengths, ndim):
         dtype = np.dtype(dtype)

@@ -181,3 +181,50 @@ def test_filtered_selection_reads_only_the_selected_columns(tmp_path):
     m, _ = counting(lambda: cf.read_parquet(f"countfs://{tmp_path / 'w.parquet'}",
                                             filters=[("c0", ">", 10.0)])[["c0", "c1"]].compute())
     assert m < n / 2  # row-group statistics skip every row group (c0 > 10 never holds)
+
+
+def test_row_filter_on_a_parquet_column_skips_row_groups(tmp_path):
+    """frame[(frame.k >= a) & (frame.k < b)][["c1", "c2"]]: only the matching row groups' 3 columns are read."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.io.test_parquet import counting
+
+    rng = np.random.default_rng(0)
+    n = 40000
+    cols = {f"c{j}": rng.normal(size=n) for j in range(32)}
+    cols["k"] = np.arange(n)
+    path = tmp_path / "w.parquet"
+    pq.write_table(pa.table(cols), str(path), row_group_size=4000, compression="none")
+    df = pq.read_table(str(path)).to_pandas()
+    f = cf.read_parquet(f"countfs://{path}")
+    size = os.path.getsize(path)
+    n_bytes, got = counting(lambda: f[(f.k >= 10_000) & (f.k < 14_000)][["c1", "c2"]].compute())
+    pd.testing.assert_frame_equal(got, df[(df.k >= 10_000) & (df.k < 14_000)][["c1", "c2"]])  # index labels too
+    assert n_bytes < 0.03 * size  # 2 of 10 row groups (the range spans a boundary), 3 of 33 columns, footers
+    for mask, want in ((f.k.isin([5, 39_999]), df[df.k.isin([5, 39_999])]),
+                       ((f.k < 10) | (f.k > 39_990), df[(df.k < 10) | (df.k > 39_990)])):
+        m, got = counting(lambda: f[mask].compute())
+        pd.testing.assert_frame_equal(got, want)
+        assert m < 0.25 * size
+    # not pushed (pandas keeps NaN rows under negation): same rows as pandas, whole columns read
+    pd.testing.assert_frame_equal(f[~(f.k > 5)].compute(), df[~(df.k > 5)])
+    pd.testing.assert_series_equal(f.c3[f.c3 > 1.5].compute(), df.c3[df.c3 > 1.5])
+
+
+def test_pushed_filter_keeps_pandas_semantics_for_missing_values(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = pd.DataFrame({"a": [1.0, np.nan, 3.0, np.nan, 5.0] * 40, "s": ["x", None, "y", "x", None] * 40,
+                       "i": np.arange(200)})
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), str(tmp_path / "m.parquet"), row_group_size=30)
+    f = cf.read_parquet(str(tmp_path / "m.parquet"), chunk_bytes=1000)
+    back = pq.read_table(str(tmp_path / "m.parquet")).to_pandas()
+    for fn in (lambda t: t[t.a > 2], lambda t: t[t.a == 1.0], lambda t: t[(t.a >= 3) | (t.i < 7)],
+               lambda t: t[t.s == "x"], lambda t: t[t.s.isin(["y"])], lambda t: t[(t.i > 50) & (t.a < 4)]):
+        pd.testing.assert_frame_equal(fn(f).compute(), fn(back))
+    assert fn(f).lengths is None  # rows dropped: lengths unknown, to_tensor counts them
+    assert fn(f).to_tensor(["i", "a"]).compute().shape == (len(fn(back)), 2)
