@@ -47,7 +47,8 @@ class RowOps:
         pred = mask._pred
         if pred is not None and pred.source is self._source and self._lengths is not None:
             out = self._source.filtered(pred.expr, pred.names, self.columns)  # row groups skipped at the reader
-            return out if self.ndim == 2 else out[self.columns[0]]
+            if out is not None:
+                return out if self.ndim == 2 else out[self.columns[0]]
         return self._new(self._ddf[ddf_mask], None)
 
     def dropna(self, subset=None, how="any"):

@@ -432,7 +432,8 @@ class ParquetSource:
         return df[columns[0]] if ndim == 1 else df
 
     def filtered(self, expr, names, columns):
-        """A Frame of ``columns`` of the rows where ``expr`` holds, keeping their index labels.
+        """A Frame of ``columns`` of the rows where ``expr`` holds, keeping their index labels (None when
+        the row groups' statistics rule none of them out: then filtering after the read is cheaper).
 
         Row groups whose statistics rule ``expr`` out are dropped before
         anything is read (``fragment.subset``, from the footers the planner
@@ -442,7 +443,7 @@ class ParquetSource:
         """
         import dask.dataframe as dd
 
-        kept, args = {}, []
+        kept, args, pruned = {}, [], False
         for piece, offset in self.args:
             if piece is None:
                 continue
@@ -457,10 +458,14 @@ class ParquetSource:
                 n = fragment.metadata.row_group(g).num_rows if rows is None else rows[1] - rows[0]
                 if g in kept[path]:
                     spans.append((g, start, n))
+                else:
+                    pruned = True
                 start += n
             if spans:
                 args.append(((path, tuple(g for g, _, _ in spans), rows, partition, None),
                              tuple((a, n) for _, a, n in spans)))
+        if not pruned:  # statistics rule nothing out: pandas' own filter after the read is cheaper
+            return None
         reader = FilteredPieceReader(self.reader, expr, sorted(names))
         if not args:
             args = [(None, ())]
