@@ -4,6 +4,12 @@
 as a context manager, for a ``with`` block). ``CHUNKFLOW_MEMORY_BUDGET`` in the
 environment sets the default. ``chunks="auto"`` and out-of-core plans read the
 budget through :func:`get`.
+
+``retries`` (``CHUNKFLOW_RETRIES``, default 0) is how many times a run is
+tried again after a transient storage or network error, waiting
+``retry_delay`` seconds (``CHUNKFLOW_RETRY_DELAY``, default 0.5), doubled
+each time, in between; on a ``distributed`` cluster each task is also
+retried that many times (see ``chunkflow.runtime``).
 """
 from __future__ import annotations
 
@@ -65,11 +71,29 @@ def _defaults() -> dict:
         "block_elements": int(os.environ.get("CHUNKFLOW_BLOCK_ELEMENTS", 32768)),
         # Inputs combined per task in tree reductions.
         "split_every": 8,
+        # Re-runs after transient errors (runtime.py) and the first wait between them, in seconds.
+        "retries": _count(os.environ.get("CHUNKFLOW_RETRIES", 0)),
+        "retry_delay": _seconds(os.environ.get("CHUNKFLOW_RETRY_DELAY", 0.5)),
     }
 
 
+def _count(value) -> int:
+    n = int(value)
+    if n < 0:
+        raise ValueError(f"retries must be an int >= 0, got {value!r}")
+    return n
+
+
+def _seconds(value) -> float:
+    t = float(value)
+    if not t >= 0:
+        raise ValueError(f"retry_delay must be a number of seconds >= 0, got {value!r}")
+    return t
+
+
 _settings: dict = _defaults()
-_PARSERS = {"memory_budget": parse_bytes, "block_elements": int, "split_every": int}
+_PARSERS = {"memory_budget": parse_bytes, "block_elements": int, "split_every": int, "retries": _count,
+            "retry_delay": _seconds}
 
 
 def get(name: str):

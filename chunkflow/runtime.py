@@ -6,21 +6,36 @@ there is one (Dask's convention), else the threaded scheduler. While the
 threaded scheduler runs, BLAS libraries are limited to one thread per
 scheduler thread: N scheduler threads times N BLAS threads oversubscribe the
 cores (measured 2x slower on a Gram matrix on 2 cores).
+
+Transient failures: with ``cf.config.set(retries=n)`` a run that fails with
+a ``ConnectionError`` or ``TimeoutError`` (storage unreachable: the readers
+of ``chunkflow.io`` turn the file systems' errors into these) is run again,
+up to ``n`` times, waiting ``retry_delay`` seconds, doubled each time, in
+between; on a ``distributed`` Client every task is also retried ``n`` times
+at once (``client.get(..., retries=n)``), which absorbs a single failed
+request without re-running the rest. When the retries run out the last
+error is raised with the number of attempts in its message. Graphs are
+pure, so running one again gives the same result.
 """
 from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import sys
+import threading
+import time
 
 import dask
 import numpy as np
 
-from .core.graph import source_from_dask
+from . import config
 from .core.lower import lower
 from .core.tensor import Tensor
 
 __all__ = ["compute", "persist", "get_scheduler", "Compiled", "peak_rss"]
+
+logger = logging.getLogger(__name__)
 
 
 def peak_rss() -> int:
@@ -71,8 +86,23 @@ def _blas_limit(scheduler):
     if controller is None:  # without threadpoolctl, BLAS keeps its own setting
         yield
         return
-    with controller.limit(limits=1, user_api="blas"):
+    # Runs from several threads at once (a search's concurrent fits) share one limit: the first sets
+    # it, the last restores it. Nested limits restored out of order would leave BLAS at one thread.
+    with _LIMIT_LOCK:
+        if not _LIMIT_USERS:
+            _LIMIT_USERS.append(controller.limit(limits=1, user_api="blas"))
+        _LIMIT_USERS.append(None)
+    try:
         yield
+    finally:
+        with _LIMIT_LOCK:
+            _LIMIT_USERS.pop()
+            if len(_LIMIT_USERS) == 1:
+                _LIMIT_USERS.pop().restore_original_limits()
+
+
+_LIMIT_LOCK = threading.Lock()
+_LIMIT_USERS: list = []  # [the active limit, then one entry per run inside it]
 
 
 _CONTROLLER = []
@@ -104,7 +134,8 @@ def compute(*args, scheduler=None, optimize_graph=True):
     tensors, arrays = _split(args)
     sched = get_scheduler(scheduler)
     with _blas_limit(sched):
-        values = iter(dask.compute(*arrays, scheduler=sched, optimize_graph=optimize_graph))
+        values = iter(_retrying(lambda: dask.compute(*arrays, scheduler=sched, optimize_graph=optimize_graph,
+                                                     **_task_retries(sched))))
     return tuple(next(values) if isinstance(a, Tensor) else a for a in args)
 
 
@@ -113,14 +144,34 @@ def persist(*args, scheduler=None):
     tensors, arrays = _split(args)
     sched = get_scheduler(scheduler)
     with _blas_limit(sched):
-        done = iter(dask.persist(*arrays, scheduler=sched))
+        done = iter(_retrying(lambda: dask.persist(*arrays, scheduler=sched, **_task_retries(sched))))
     out = []
     for a in args:
         if isinstance(a, Tensor):
-            out.append(source_from_dask(next(done), device=a.device))
+            out.append(_held_source(next(done), a.device, sched))
         else:
             out.append(a)
     return tuple(out)
+
+
+def _held_source(darr, device, scheduler) -> Tensor:
+    """The source node of the persisted ``darr``, keyed by where its chunks are held.
+
+    ``dask.persist`` keeps an array's name, and ``source_from_dask`` keys a
+    node by that name, so a persisted *source* (``from_array``, ``from_npy``)
+    would come back as the interned unpersisted node: its data re-read from
+    storage every step, or, for in-memory data on a cluster, shipped inside
+    every step's graph.
+    """
+    from dask.base import tokenize
+
+    from .core.graph import _without_empty_blocks
+    from .core.tensor import make_node
+
+    darr = _without_empty_blocks(darr)
+    where = "local" if isinstance(scheduler, str) else getattr(scheduler, "id", id(scheduler))
+    return make_node("source", (), ("dask", darr), darr.shape, darr.dtype, darr.chunks, device=device,
+                     key=f"from_dask-{darr.name}-held-{tokenize(where)}")
 
 
 class Compiled:
@@ -184,7 +235,7 @@ class Compiled:
             # the keys that depend on the parameters get new names every run.
             graph, keys = _renamed(graph, keys, self._downstream, f"-run{next(self._runs)}")
         with _blas_limit(sched):
-            results = _get(sched)(graph, keys)
+            results = _retrying(lambda: _get(sched)(graph, keys, **_task_retries(sched)))
         return [fn(r, *args) for (fn, args), r in zip(self._finalize, results)]
 
     def _inlined(self):
@@ -210,6 +261,45 @@ class Compiled:
             local.update({k: data[k] for k in outputs if k in data})
             self._local = local
         return self._local
+
+
+TRANSIENT = (ConnectionError, TimeoutError)
+
+
+def _task_retries(scheduler) -> dict:
+    """``{"retries": n}`` for a distributed Client (its per-task retries), else nothing."""
+    n = config.get("retries")
+    return {"retries": n} if n and not isinstance(scheduler, str) else {}
+
+
+def _retrying(run):
+    """``run()``, run again after a transient error up to ``retries`` times (see module docstring)."""
+    retries, delay = config.get("retries"), config.get("retry_delay")
+    for attempt in range(retries + 1):
+        try:
+            return run()
+        except TRANSIENT as e:
+            if attempt == retries:
+                final = _gave_up(e, retries) if retries else e
+                if final is e:
+                    raise
+                raise final from e
+            wait = min(delay * 2**attempt, 60.0)
+            logger.warning("attempt %d of %d failed (%s: %s); running again in %.2g s", attempt + 1, retries + 1,
+                           type(e).__name__, e, wait)
+            time.sleep(wait)
+
+
+def _gave_up(error, retries):
+    """``error`` with the attempts made in its message (same type, so ``except`` clauses still match)."""
+    note = (f" [gave up after {retries + 1} attempts of the run (chunkflow retries={retries}); raise "
+            f"cf.config.set(retries=...) or CHUNKFLOW_RETRIES if the storage needs longer to come back]")
+    try:
+        return type(error)(f"{error}{note}")
+    except Exception:  # noqa: BLE001 - an exception type that takes other arguments keeps its own
+        if hasattr(error, "add_note"):
+            error.add_note(note.strip(" []"))
+        return error
 
 
 def _downstream(graph, roots) -> set:

@@ -71,3 +71,31 @@ def test_tensor_is_immutable(pair):
     _, x = pair
     with pytest.raises(AttributeError, match="immutable"):
         x.shape = (1,)
+
+
+def test_blas_limit_is_restored_after_concurrent_runs():
+    """Runs from several threads share one BLAS limit; the library's own setting comes back afterwards."""
+    import threading
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    x = cf.from_array(np.random.default_rng(0).normal(size=(4000, 20)), chunks=(500, -1))
+    errors = []
+
+    def work():
+        try:
+            for _ in range(5):
+                np.testing.assert_allclose((x.T @ x).compute(), x.compute().T @ x.compute(), rtol=1e-10)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and blas_threads() == before
