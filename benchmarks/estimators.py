@@ -34,11 +34,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
+import os
 import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import medians, spawn  # noqa: E402
 
 D = 32
 K = 8  # clusters (kmeans) and components (pca)
@@ -230,19 +233,6 @@ def one(task, name, rows, chunks):
                       "data_rss": data_rss}))
 
 
-def spawn(args):
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
-    if out.returncode:
-        return {"error": (out.stderr.strip().splitlines() or ["failed"])[-1]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def medians(runs):
-    """Median of every figure over the successful runs; ``{"error": ...}`` when none succeeded."""
-    ok = [r for r in runs if "error" not in r]
-    if not ok:
-        return {"error": runs[0]["error"]}
-    return {k: float(np.median([r[k] for r in ok])) for k in ok[0]}
 
 
 def report(rows, repeat, table):
@@ -297,8 +287,8 @@ def main():
     for _ in range(args.repeat):  # rotate so no contender always runs first on a warm or cold machine
         for task in tasks:
             for name in names:
-                runs[task][name].append(spawn(["--one", task, name, "--rows", str(args.rows),
-                                               "--chunks", str(args.chunks)]))
+                runs[task][name].append(spawn(__file__, ["--one", task, name, "--rows", str(args.rows),
+                                                         "--chunks", str(args.chunks)]))
         names = names[1:] + names[:1]
     report(args.rows, args.repeat, {t: {n: medians(runs[t][n]) for n in CONTENDERS if n in runs[t]}
                                     for t in tasks})

@@ -26,12 +26,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import medians, spawn  # noqa: E402
 
 D = 32
 C = 1.0
@@ -162,12 +164,6 @@ def ooc(budget, rows_factor=3.0):
                           "objective": res.value, "peak_rss": peak_rss(), "chunks": len(X.chunks[0])}))
 
 
-def spawn(args):
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
-    if out.returncode:
-        return {"error": (out.stderr.strip().splitlines() or ["failed"])[-1]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -193,7 +189,8 @@ def main():
     runs = {n: [] for n in names}
     for _ in range(args.repeat):  # rotate so no contender always runs first on a warm or cold machine
         for n in names:
-            runs[n].append(spawn(["--one", n, "--rows", str(args.rows), "--chunks", str(args.chunks)]))
+            runs[n].append(spawn(__file__, ["--one", n, "--rows", str(args.rows), "--chunks",
+                                            str(args.chunks)]))
         names = names[1:] + names[:1]
     print(f"\nlogistic regression, {args.rows:,} x {D}, C={C}; medians of {args.repeat} runs")
     print(f"{'':<14}{'fit s':>8}{'x chunkflow':>12}{'objective':>14}{'passes':>8}{'peak RSS MiB':>14}")
@@ -202,11 +199,10 @@ def main():
     for n in CONTENDERS:
         if n not in runs:
             continue
-        ok = [r for r in runs[n] if "error" not in r]
-        if not ok:
-            print(f"{n:<14} failed: {runs[n][0]['error']}")
+        med = medians(runs[n])
+        if "error" in med:
+            print(f"{n:<14} failed: {med['error']}")
             continue
-        med = {k: float(np.median([r[k] for r in ok])) for k in ("time", "objective", "passes", "peak_rss")}
         table[n] = med
         base = base or (med["time"] if n == "chunkflow" else None)
     for n, med in table.items():
@@ -218,7 +214,7 @@ def main():
             if n in table:
                 print(f"chunkflow / {n} time: {table['chunkflow']['time'] / table[n]['time']:.2f}")
     if "ooc" not in args.skip:
-        r = spawn(["--ooc", "--ooc-budget", args.ooc_budget])
+        r = spawn(__file__, ["--ooc", "--ooc-budget", args.ooc_budget])
         if "error" in r:
             print(f"\nout-of-core run failed: {r['error']}")
         else:
