@@ -27,7 +27,8 @@ import numpy as np
 from ..core.creation import from_array, from_dask
 from ..core.tensor import Tensor
 
-__all__ = ["input_kind", "as_tensor_input", "as_output", "check_feature_count", "NotFittedError"]
+__all__ = ["input_kind", "as_tensor_input", "as_output", "check_feature_count", "check_feature_names",
+           "NotFittedError"]
 
 try:
     from sklearn.exceptions import NotFittedError
@@ -94,6 +95,30 @@ def check_feature_count(estimator, n_features: int, name="X"):
                          f"{expected} features as input (fitted on {expected})")
 
 
+def check_feature_names(estimator, X, columns=None):
+    """Raise ValueError when a Frame's columns differ from the ``feature_names_in_`` seen in ``fit``.
+
+    scikit-learn's rule for DataFrames: the same names in the same order (a
+    reordered Frame would silently feed the wrong columns to the weights).
+    """
+    expected = getattr(estimator, "feature_names_in_", None)
+    if expected is None or input_kind(X) != "frame":
+        return
+    names = [str(c) for c in (columns if columns is not None else X.columns)]
+    if names != [str(c) for c in expected]:
+        missing = [c for c in expected if c not in names]
+        unexpected = [c for c in names if c not in set(map(str, expected))]
+        detail = ""
+        if unexpected:
+            detail += f"\nFeature names unseen at fit time:\n- " + "\n- ".join(map(str, unexpected[:10]))
+        if missing:
+            detail += f"\nFeature names seen at fit time, yet now missing:\n- " + "\n- ".join(map(str, missing[:10]))
+        if not detail:
+            detail = "\nFeature names must be in the same order as they were in fit."
+        raise ValueError(f"The feature names should match those that were passed during fit.{detail}\n"
+                         f"Select them in fit's order: frame[{list(map(str, expected))}]")
+
+
 # ---------------------------------------------------------------- validation shared by the estimators
 def validate_X(estimator, X, *, reset: bool, allow_nan: bool = False, dtype=np.float64, columns=None):
     """``(tensor, kind, finite)``: ``X`` checked at the boundary, as a 2-D Tensor.
@@ -131,6 +156,7 @@ def validate_X(estimator, X, *, reset: bool, allow_nan: bool = False, dtype=np.f
         elif hasattr(estimator, "feature_names_in_"):
             del estimator.feature_names_in_
     else:
+        check_feature_names(estimator, X, columns)
         check_feature_count(estimator, t.shape[1])
     finite = None
     if not allow_nan:

@@ -85,7 +85,10 @@ class PCA(ModelFileMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
     None (all, ``min(n_samples, n_features)``). Attributes as scikit-learn's:
     ``components_``, ``explained_variance_``, ``explained_variance_ratio_``,
     ``singular_values_``, ``mean_``, ``noise_variance_``, ``n_components_``,
-    ``n_samples_``.
+    ``n_samples_``; ``score``/``score_samples``/``get_covariance``/``get_precision``
+    of the probabilistic PCA model, as scikit-learn. 'randomized' is
+    approximate (subspace iteration): like scikit-learn's, its accuracy
+    depends on how fast the spectrum decays and on ``iterated_power``.
     """
 
     def __init__(self, n_components=None, *, whiten=False, svd_solver="auto", n_oversamples=10,
@@ -192,6 +195,37 @@ class PCA(ModelFileMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
             W = W / np.sqrt(np.maximum(self.explained_variance_, np.finfo(np.float64).tiny))
         return as_output(t @ W - self.mean_ @ W, kind)
 
+    def get_covariance(self):
+        """The data covariance of the probabilistic PCA model: ``W^T diag(ev - noise) W + noise * I``."""
+        check_fitted(self, "components_")
+        W = self.components_
+        ev = self.explained_variance_
+        if self.whiten:  # scikit-learn scales the (unit) components by the standard deviations here
+            W = W * np.sqrt(ev)[:, None]
+        gap = np.where(ev > self.noise_variance_, ev - self.noise_variance_, 0.0)
+        cov = (W.T * gap) @ W
+        cov[np.diag_indices_from(cov)] += self.noise_variance_
+        return cov
+
+    def get_precision(self):
+        """The inverse of :meth:`get_covariance` (a d x d matrix on the client)."""
+        return np.linalg.inv(self.get_covariance())
+
+    def score_samples(self, X):
+        """Log-likelihood of every row under the probabilistic PCA model (lazy for chunked input)."""
+        check_fitted(self, "components_")
+        t, kind, _ = validate_X(self, X, reset=False)
+        prec = self.get_precision()
+        _, logdet = np.linalg.slogdet(prec)
+        r = t - self.mean_
+        ll = -0.5 * ((r @ prec) * r).sum(axis=1) - 0.5 * (t.shape[1] * np.log(2 * np.pi) - logdet)
+        return as_output(ll, kind)
+
+    def score(self, X, y=None):
+        """Average log-likelihood of the rows of ``X`` (a float)."""
+        ll = self.score_samples(X)
+        return float(np.mean(ll) if isinstance(ll, np.ndarray) else np.asarray(ll.mean().compute()))
+
     def inverse_transform(self, X):
         """Back to feature space: ``X @ components_ + mean_`` (undoing whitening first)."""
         check_fitted(self, "components_")
@@ -216,7 +250,8 @@ class TruncatedSVD(ModelFileMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
     """Truncated SVD of uncentered X (latent semantic analysis), as scikit-learn's.
 
     ``algorithm='randomized'`` (default): 1 + ``n_iter`` passes (subspace
-    iteration on the feature side, see ``PCA``); ``algorithm='full'``: one
+    iteration on the feature side, see ``PCA``); ``algorithm='full'`` (or
+    'arpack', scikit-learn's exact solver, which gives the same answer): one
     pass for the Gram matrix ``X^T X`` and ``eigh`` (for up to a few
     thousand features). ``explained_variance_`` is the variance of each
     column of ``transform(X)``, computed from the column means of X.
@@ -238,10 +273,10 @@ class TruncatedSVD(ModelFileMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         k = self.n_components
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= d:
             raise ValueError(f"n_components must be an integer in [1, n_features={d}], got {k!r}")
-        if self.algorithm not in ("randomized", "full"):
-            raise ValueError(f"algorithm must be 'randomized' or 'full', got {self.algorithm!r}")
+        if self.algorithm not in ("randomized", "full", "arpack"):
+            raise ValueError(f"algorithm must be 'randomized', 'arpack' or 'full', got {self.algorithm!r}")
         extra = [finite] if finite is not None else []
-        if self.algorithm == "full":
+        if self.algorithm in ("full", "arpack"):  # exact: arpack's answer, from one Gram pass
             mean, var, gram, *ok = compute(t.mean(axis=0), t.var(axis=0), t.T @ t, *extra)
             check_finite(ok[0] if ok else None)
             vals, vecs = np.linalg.eigh((gram + gram.T) / 2)

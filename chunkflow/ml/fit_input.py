@@ -18,7 +18,7 @@ import chunkflow as cf
 
 from ..core.creation import from_array
 from ..core.tensor import Tensor
-from .base import as_tensor_input, check_feature_count, input_kind
+from .base import as_tensor_input, check_feature_count, check_feature_names, input_kind
 
 __all__ = ["FitData", "fit_input", "predict_input", "moments", "class_labels", "check_finite_columns"]
 
@@ -108,6 +108,7 @@ def predict_input(est, X) -> tuple[Tensor, str]:
     if kind == "numpy":
         Xn = validate_data(est, X, dtype=[np.float64, np.float32], reset=False)
         return from_array(np.asarray(Xn, dtype=np.float64)), kind
+    check_feature_names(est, X)
     Xt, _ = as_tensor_input(X, dtype=None)
     if Xt.ndim != 2:
         raise ValueError(f"Expected a 2D X (n_samples, n_features), got shape {Xt.shape}; reshape it")

@@ -128,7 +128,7 @@ def solve_gram(G, b):
 def _set_coef(est, w, my, mx, two_d):
     """``coef_`` (d,) or (k, d) and ``intercept_`` from a solution ``w`` (d,) or (d, k)."""
     est.coef_ = w.T.copy() if two_d else w
-    est.intercept_ = my - mx @ w if est.fit_intercept else (np.zeros(w.shape[1]) if two_d else 0.0)
+    est.intercept_ = my - mx @ w if est.fit_intercept else 0.0  # scikit-learn: 0.0 for any number of targets
     if not two_d and est.fit_intercept:
         est.intercept_ = float(est.intercept_)
 
@@ -148,7 +148,7 @@ def _wide_least_squares(est, data, l2_total, max_iter, tol):
                       l2=l2_total / S)
     W, b, n_iter, _ = solve(prob, "lbfgs", c0=sy / S if est.fit_intercept else None, max_iter=max_iter, tol=tol)
     est.coef_ = W.T.copy() if two_d else W[:, 0]
-    est.intercept_ = b if two_d else float(b[0])
+    est.intercept_ = (b if two_d else float(b[0])) if est.fit_intercept else 0.0
     return n_iter
 
 

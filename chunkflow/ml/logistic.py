@@ -105,9 +105,12 @@ class _LinearClassifier(ClassifierMixin, LinearModel):
         num, den = cf.compute((hit * sw).sum(), sw.sum())
         return float(num / den)
 
+    def _zero_intercept(self, k):
+        return np.zeros(k)  # LogisticRegression's; LinearSVC's is 0.0, as scikit-learn's
+
     def _finish(self, W, b, n_iter, converged):
         self.coef_ = np.ascontiguousarray(W.T)
-        self.intercept_ = b if self.fit_intercept else np.zeros(W.shape[1])
+        self.intercept_ = b if self.fit_intercept else self._zero_intercept(W.shape[1])
         if not converged and self.max_iter > 0:
             warnings.warn(f"{type(self).__name__} did not converge in max_iter={self.max_iter} iterations; "
                           f"increase max_iter or scale the data", ConvergenceWarning, stacklevel=3)
@@ -126,7 +129,10 @@ class LogisticRegression(_LinearClassifier):
     penalizes the coefficients of standardized features, as Spark MLlib and
     glmnet do (coefficients are still reported on the original scale); with
     False (the default) the penalty is scikit-learn's. The solver always
-    works in standardized coordinates.
+    works in standardized coordinates. With ``penalty=None`` on separable
+    classes the loss has no minimum (the coefficients grow without bound),
+    so the reported coefficients depend on where each library's solver
+    stops and are not comparable; predictions still are.
     """
 
     def __init__(self, penalty="l2", *, C=1.0, l1_ratio=None, fit_intercept=True, class_weight=None,
@@ -235,6 +241,9 @@ class LinearSVC(_LinearClassifier):
         self.solver = solver
         self.tol = tol
         self.max_iter = max_iter
+
+    def _zero_intercept(self, k):
+        return 0.0
 
     def fit(self, X, y, sample_weight=None):
         """Fit on ``X`` (n, d) and class labels ``y`` (n,); any input kind. Returns self."""

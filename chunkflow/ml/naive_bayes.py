@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from ..core.reductions import argmax, logsumexp
 from ..core.elementwise import UFUNCS
 from ..runtime import compute
-from .base import as_output, check_finite, check_fitted, input_kind, validate_X, validate_y
+from .base import as_output, as_tensor_input, check_finite, check_fitted, input_kind, validate_X, validate_y
 from .persist import ModelFileMixin, register
 
 __all__ = ["GaussianNB"]
@@ -39,8 +39,8 @@ class GaussianNB(ModelFileMixin, ClassifierMixin, BaseEstimator):
         self.priors = priors
         self.var_smoothing = var_smoothing
 
-    def fit(self, X, y):
-        """Fit per-class means and variances in one pass over X; returns self."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit per-class (weighted) means and variances in one pass over X; returns self."""
         if not (isinstance(self.var_smoothing, (int, float)) and not isinstance(self.var_smoothing, bool)
                 and self.var_smoothing >= 0):
             raise ValueError(f"var_smoothing must be a number >= 0, got {self.var_smoothing!r}")
@@ -52,6 +52,10 @@ class GaussianNB(ModelFileMixin, ClassifierMixin, BaseEstimator):
             check_classification_targets(ya)
             check_finite(np.isfinite(Xa).all(axis=0))
             t, _, finite = validate_X(self, Xa, reset=False)
+            if sample_weight is not None:  # scikit-learn's checks: shape, finite, >= 0, not all zero
+                from sklearn.utils.validation import _check_sample_weight
+
+                sample_weight = _check_sample_weight(sample_weight, Xa, dtype=np.float64, ensure_non_negative=True)
             classes, codes = np.unique(ya, return_inverse=True)  # labels of any dtype, as codes
             yt, _ = validate_y(codes.reshape(-1), t.shape[0])
             labels = np.arange(len(classes))
@@ -66,11 +70,18 @@ class GaussianNB(ModelFileMixin, ClassifierMixin, BaseEstimator):
             yt = yt.rechunk((t.chunks[0],))
         k = len(classes)
         onehot = (yt[:, None] == labels[None, :]).astype(np.float64)
+        if sample_weight is not None:  # weighted counts and moments; epsilon_ stays unweighted, as scikit-learn
+            sw, _ = as_tensor_input(sample_weight, name="sample_weight")
+            if sw.shape != (t.shape[0],):
+                raise ValueError(f"sample_weight must have shape ({t.shape[0]},), got {sw.shape}")
+            onehot = onehot * (sw if sw.chunks[0] == t.chunks[0] else sw.rechunk((t.chunks[0],)))[:, None]
         xs = t - t[:1]  # shifted by the first row: variances do not change, rounding shrinks
         outs = [onehot.sum(axis=0), onehot.T @ xs, onehot.T @ (xs * xs), t.var(axis=0), t[0]]
         counts, s1, s2, var_all, shift, *ok = compute(*outs, *([finite] if finite is not None else []))
         check_finite(ok[0] if ok else None)
-        n_c = np.maximum(counts, 1)[:, None]
+        if sample_weight is not None and not counts.sum() > 0:
+            raise ValueError(f"Sample weights must sum to a positive number, got {counts.sum()}")
+        n_c = np.where(counts > 0, counts, 1.0)[:, None]
         mean_s = s1 / n_c
         var = np.maximum(s2 / n_c - mean_s ** 2, 0.0)
         self.epsilon_ = float(self.var_smoothing * np.max(var_all)) if var_all.size else 0.0
@@ -127,18 +138,15 @@ class GaussianNB(ModelFileMixin, ClassifierMixin, BaseEstimator):
         idx = argmax(self._jll(t), axis=1)
         if kind == "numpy":
             return self.classes_[np.asarray(idx.compute())]
-        if self.classes_.dtype.kind not in "biuf":
-            raise TypeError(f"classes_ of dtype {self.classes_.dtype} cannot be a chunked Tensor; "
-                            f"encode the labels as numbers for chunked input")
-        k = len(self.classes_)
-        onehot = (idx[:, None] == np.arange(k)).astype(np.float64)
-        return as_output((onehot @ self.classes_.astype(np.float64)).astype(self.classes_.dtype), kind)
+        import chunkflow as cf
+
+        return as_output(cf.take(cf.asarray(self.classes_), idx), kind)
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy of ``predict(X)`` against ``y`` (a float)."""
         from .metrics import accuracy_score
 
-        if sample_weight is not None or (input_kind(X) == "numpy" and input_kind(y) == "numpy"):
+        if input_kind(X) == "numpy" and input_kind(y) == "numpy":
             return super().score(X, y, sample_weight=sample_weight)
-        v = accuracy_score(y, self.predict(X))
+        v = accuracy_score(y, self.predict(X), sample_weight=sample_weight)
         return float(np.asarray(v.compute() if hasattr(v, "compute") else v))

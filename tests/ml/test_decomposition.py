@@ -82,3 +82,24 @@ def test_bad_input(data):
     m = PCA(2).fit(data)
     with pytest.raises(ValueError, match="7 features.*expecting 8"):
         m.transform(cf.from_array(data[:, :7], chunks=(100, -1)))
+
+
+@pytest.mark.parametrize("whiten", [False, True])
+@pytest.mark.parametrize("chunks", [None, (70, -1)])
+def test_pca_probabilistic_model_matches_sklearn(data, whiten, chunks):
+    ref = skd.PCA(3, whiten=whiten).fit(data)
+    X = data if chunks is None else cf.from_array(data, chunks=chunks)
+    ours = PCA(3, whiten=whiten).fit(X)
+    np.testing.assert_allclose(ours.get_covariance(), ref.get_covariance(), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours.get_precision(), ref.get_precision(), rtol=1e-6, atol=1e-9)
+    ss = ours.score_samples(X)
+    np.testing.assert_allclose(np.asarray(ss if chunks is None else ss.compute()), ref.score_samples(data),
+                               rtol=1e-8)
+    np.testing.assert_allclose(ours.score(X), ref.score(data), rtol=1e-8)
+
+
+def test_truncated_svd_arpack_is_the_exact_solver(data):
+    ref = skd.TruncatedSVD(3, algorithm="arpack").fit(data)
+    ours = TruncatedSVD(3, algorithm="arpack").fit(cf.from_array(data, chunks=(70, -1)))
+    np.testing.assert_allclose(ours.singular_values_, ref.singular_values_, rtol=1e-8)
+    np.testing.assert_allclose(np.abs(ours.components_), np.abs(ref.components_), rtol=1e-6, atol=1e-9)

@@ -375,3 +375,36 @@ def test_frame_input_sets_feature_names():
     assert list(a.feature_names_in_) == list("abcde")
     assert isinstance(a.predict(frame), Tensor)
     assert rel(a.coef_, sk.LogisticRegression(tol=1e-12).fit(X, Y_BIN).coef_) < 1e-5
+
+
+@pytest.mark.parametrize("est,ref", [(LinearRegression(fit_intercept=False), sk.LinearRegression(fit_intercept=False)),
+                                     (Ridge(fit_intercept=False), sk.Ridge(fit_intercept=False)),
+                                     (Lasso(alpha=0.1, fit_intercept=False), sk.Lasso(alpha=0.1, fit_intercept=False))])
+def test_no_intercept_is_zero_float_for_several_targets_as_sklearn(est, ref):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    Y = X @ rng.normal(size=(3, 2))
+    ours, theirs = est.fit(cf.from_array(X, chunks=(15, -1)), cf.from_array(Y, chunks=(15, -1))), ref.fit(X, Y)
+    assert ours.intercept_ == theirs.intercept_ == 0.0 and np.ndim(ours.intercept_) == 0
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-6, atol=1e-8)
+
+
+def test_linear_svc_without_intercept_reports_zero_float():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = rng.integers(0, 3, 60)
+    assert LinearSVC(fit_intercept=False).fit(X, y).intercept_ == 0.0
+    assert sksvm.LinearSVC(fit_intercept=False).fit(X, y).intercept_ == 0.0
+
+
+def test_predict_on_a_frame_checks_feature_names():
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(30, 3)), columns=["a", "b", "c"])
+    y = df.to_numpy() @ [1.0, 2.0, 3.0]
+    m = LinearRegression().fit(cf.from_pandas(df), cf.from_array(y, chunks=(30,)))
+    assert list(m.feature_names_in_) == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="feature names should match"):
+        m.predict(cf.from_pandas(df[["c", "b", "a"]]))
+    np.testing.assert_allclose(m.predict(cf.from_pandas(df)).compute(), y, atol=1e-8)

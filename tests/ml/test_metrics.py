@@ -120,3 +120,45 @@ def test_bad_input(labels):
         m.f1_score(yt, yp)
     with pytest.raises(ValueError, match="average must be one of"):
         m.f1_score(yt, yp, average="samples")
+
+
+@pytest.mark.parametrize("chunks", CHUNKS)
+def test_sample_weight_matches_sklearn(chunks):
+    rng = np.random.default_rng(3)
+    yt = rng.integers(0, 3, 200)
+    yp = np.where(rng.random(200) < 0.7, yt, rng.integers(0, 3, 200))
+    w = rng.uniform(0.2, 3.0, 200)
+    P = rng.dirichlet(np.ones(3), 200)
+    r, rp = rng.normal(size=200), rng.normal(size=200)
+    T = (lambda v: v) if chunks is None else (lambda v: cf.from_array(v, chunks=(chunks,) + (-1,) * (v.ndim - 1)))
+    cases = [
+        (m.accuracy_score(T(yt), T(yp), sample_weight=T(w)), skm.accuracy_score(yt, yp, sample_weight=w)),
+        (m.f1_score(T(yt), T(yp), average="macro", sample_weight=T(w)),
+         skm.f1_score(yt, yp, average="macro", sample_weight=w)),
+        (m.precision_score(T(yt), T(yp), average="weighted", sample_weight=T(w)),
+         skm.precision_score(yt, yp, average="weighted", sample_weight=w)),
+        (m.confusion_matrix(T(yt), T(yp), sample_weight=T(w)), skm.confusion_matrix(yt, yp, sample_weight=w)),
+        (m.log_loss(T(yt), T(P), sample_weight=T(w)), skm.log_loss(yt, P, sample_weight=w)),
+        (m.r2_score(T(r), T(rp), sample_weight=T(w)), skm.r2_score(r, rp, sample_weight=w)),
+        (m.mean_squared_error(T(r), T(rp), sample_weight=T(w)), skm.mean_squared_error(r, rp, sample_weight=w)),
+        (m.mean_absolute_error(T(r), T(rp), sample_weight=T(w)), skm.mean_absolute_error(r, rp, sample_weight=w)),
+    ]
+    for ours, theirs in cases:
+        np.testing.assert_allclose(np.asarray(ours.compute() if chunks else ours), theirs, rtol=1e-10)
+
+
+@pytest.mark.parametrize("chunks", CHUNKS)
+def test_roc_auc_positive_label_is_the_greater_one_and_weights_count(chunks):
+    rng = np.random.default_rng(4)
+    y = rng.integers(1, 3, 300)  # labels 1 and 2: 2 is positive, as scikit-learn
+    s = np.round(y * 0.5 + rng.normal(0, 0.5, 300), 1)  # ties between classes
+    w = rng.uniform(0.2, 3.0, 300)
+    T = (lambda v: v) if chunks is None else (lambda v: cf.from_array(v, chunks=(chunks,)))
+    got = m.roc_auc_score(T(y), T(s), method="exact")
+    np.testing.assert_allclose(got, skm.roc_auc_score(y, s), rtol=1e-12)
+    got = m.roc_auc_score(T(y), T(s), sample_weight=T(w), method="exact")
+    np.testing.assert_allclose(got, skm.roc_auc_score(y, s, sample_weight=w), rtol=1e-12)
+    if chunks is not None:  # the histogram estimate, within its bound
+        auc, bound = m.roc_auc_histogram(T(y), T(s), sample_weight=T(w), n_bins=64)
+        auc, bound = cf.compute(auc, bound)
+        assert abs(auc - skm.roc_auc_score(y, s, sample_weight=w)) <= bound + 1e-12

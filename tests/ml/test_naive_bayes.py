@@ -69,3 +69,22 @@ def test_bad_input(data):
         GaussianNB().fit(cf.from_array(bad, chunks=(50, -1)), cf.from_array(y, chunks=50))
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         GaussianNB().fit(cf.from_array(X, chunks=(50, -1)), cf.from_array(y[:10], chunks=5))
+
+
+@pytest.mark.parametrize("chunks", [None, (30, -1)])
+def test_sample_weight_and_string_labels_match_sklearn(data, chunks):
+    X, y = data
+    names = np.asarray(["low", "mid", "high"])[y]
+    w = np.random.default_rng(1).uniform(0.2, 3.0, len(y))
+    ref = SKGaussianNB().fit(X, names, sample_weight=w)
+    if chunks is None:
+        Xk, yk, wk = X, names, w
+    else:
+        Xk, yk, wk = (cf.from_array(X, chunks=chunks), cf.from_array(names, chunks=(30,)),
+                      cf.from_array(w, chunks=(30,)))
+    ours = GaussianNB().fit(Xk, yk, sample_weight=wk)
+    for name in ("theta_", "var_", "class_count_", "class_prior_", "epsilon_"):
+        np.testing.assert_allclose(getattr(ours, name), getattr(ref, name), rtol=1e-9, atol=1e-12)
+    pred = ours.predict(Xk)
+    np.testing.assert_array_equal(np.asarray(pred if chunks is None else pred.compute()), ref.predict(X))
+    np.testing.assert_allclose(ours.score(Xk, yk, sample_weight=wk), ref.score(X, names, sample_weight=w))

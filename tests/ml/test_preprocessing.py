@@ -86,16 +86,22 @@ def test_simple_imputer_matches_sklearn(strategy):
     a = np.round(rng.normal(size=(40, 3)), 1)
     a[rng.random(a.shape) < 0.25] = np.nan
     ref = skimpute.SimpleImputer(strategy=strategy, fill_value=-7.0).fit(a)
-    inputs = [a] if strategy == "median" else [a, cf.from_array(a, chunks=(9, -1))]
-    for X in inputs:
+    for X in [a, cf.from_array(a, chunks=(9, -1))]:
         m = SimpleImputer(strategy=strategy, fill_value=-7.0).fit(X)
         np.testing.assert_allclose(m.statistics_, np.asarray(ref.statistics_, dtype=float), rtol=1e-12)
         np.testing.assert_allclose(np.asarray(m.transform(X)), ref.transform(a), rtol=1e-12)
 
 
-def test_simple_imputer_median_refuses_chunked_input_clearly():
-    with pytest.raises(ValueError, match="median.*NumPy input.*strategy='mean'"):
-        SimpleImputer(strategy="median").fit(cf.from_array(np.ones((4, 2)), chunks=(2, -1)))
+def test_simple_imputer_median_of_chunked_input_is_exact_in_column_groups():
+    rng = np.random.default_rng(2)
+    a = np.round(rng.normal(size=(61, 4)), 2)
+    a[rng.random(a.shape) < 0.2] = -1.0
+    a[:, 2] = -1.0  # all missing: dropped, as scikit-learn
+    ref = skimpute.SimpleImputer(strategy="median", missing_values=-1.0).fit(a)
+    with cf.config.set(memory_budget=4 * 8 * 61 * 2):  # two columns per group: two passes
+        m = SimpleImputer(strategy="median", missing_values=-1.0).fit(cf.from_array(a, chunks=(17, -1)))
+    np.testing.assert_allclose(m.statistics_[[0, 1, 3]], ref.statistics_[[0, 1, 3]], rtol=1e-12)
+    np.testing.assert_allclose(m.transform(cf.from_array(a, chunks=(17, -1))).compute(), ref.transform(a))
 
 
 def test_simple_imputer_drops_empty_columns_and_other_missing_marker():
@@ -145,3 +151,59 @@ def test_polynomial_features_match_sklearn(data, kw):
         np.testing.assert_array_equal(m.powers_, ref.powers_)
         np.testing.assert_allclose(np.asarray(m.transform(X)), ref.transform(data), rtol=1e-12)
     assert list(m.get_feature_names_out()) == list(ref.get_feature_names_out())
+
+
+@pytest.fixture(scope="module")
+def mixed_frame():
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    return pd.DataFrame({"color": rng.choice(["red", "green", "blue"], 60), "size": rng.choice([1, 2, 3], 60),
+                         "ok": rng.choice(["y", "n"], 60),
+                         "kind": pd.Categorical(rng.choice(["x", "z"], 60))})
+
+
+@pytest.mark.parametrize("drop", [None, "first", "if_binary", ["red", 2, "n", "z"]])
+def test_one_hot_encoder_on_a_frame_of_mixed_columns(mixed_frame, drop):
+    df = mixed_frame
+    ref = skp.OneHotEncoder(sparse_output=False, drop=drop).fit(df)
+    frame = cf.from_pandas(df, npartitions=3)
+    for X in (df, frame):
+        m = OneHotEncoder(drop=drop).fit(X)
+        for ours, theirs in zip(m.categories_, ref.categories_):
+            assert [str(v) for v in ours] == [str(v) for v in theirs]
+        out = m.transform(X)
+        if X is frame:  # lazy, with the Frame's row chunks
+            assert isinstance(out, cf.Tensor) and out.chunks[0] == frame.to_tensor(["size"]).chunks[0]
+        np.testing.assert_array_equal(np.asarray(out.compute() if X is frame else out), ref.transform(df))
+        assert list(m.get_feature_names_out()) == list(ref.get_feature_names_out())
+        np.testing.assert_array_equal(m.inverse_transform(out).astype(str),
+                                      ref.inverse_transform(ref.transform(df)).astype(str))
+        if drop is not None:
+            assert [None if v is None else int(v) for v in m.drop_idx_] == \
+                [None if v is None else int(v) for v in ref.drop_idx_]
+
+
+def test_one_hot_encoder_string_tensor_and_frame_name_checks(mixed_frame):
+    df = mixed_frame[["color", "ok"]]
+    t = cf.from_array(df.to_numpy().astype(str), chunks=(25, -1))
+    ref = skp.OneHotEncoder(sparse_output=False).fit(df)
+    np.testing.assert_array_equal(OneHotEncoder().fit(t).transform(t).compute(), ref.transform(df))
+    m = OneHotEncoder().fit(cf.from_pandas(df))
+    with pytest.raises(ValueError, match="feature names should match"):
+        m.transform(cf.from_pandas(df[["ok", "color"]]))
+    bad = df.copy()
+    bad.loc[3, "color"] = None
+    with pytest.raises(ValueError, match="NaN in column 0"):
+        OneHotEncoder().fit(cf.from_pandas(bad))
+
+
+def test_scaler_refuses_a_frame_with_reordered_columns():
+    import pandas as pd
+
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, 7.0]})
+    m = StandardScaler().fit(cf.from_pandas(df))
+    assert list(m.feature_names_in_) == ["a", "b"]
+    with pytest.raises(ValueError, match="feature names should match"):
+        m.transform(cf.from_pandas(df[["b", "a"]]))
+    np.testing.assert_allclose(m.transform(cf.from_pandas(df)).compute(), skp.StandardScaler().fit_transform(df))
