@@ -3,8 +3,10 @@
 ``train_test_split`` on Tensors picks test rows inside every row chunk with
 a seeded generator (chunk ``i`` gets ``SeedSequence(random_state).spawn``'s
 i-th stream, so the split does not depend on how the work is scheduled):
-each chunk contributes ``round(test_size * rows)`` test rows, and every
-array is split with the same row indices, so X and y stay aligned. The
+the test and train sizes are scikit-learn's (``ceil(test_size * n)`` and
+``floor(train_size * n)``, or the rest), spread over the chunks in
+proportion to their rows, and every array is split with the same row
+indices, so X and y stay aligned. The
 outputs are lazy Tensors with known chunk sizes; nothing is read.
 
 ``KFold`` on Tensors splits the row chunks (not rows) into folds: fold
@@ -35,7 +37,8 @@ __all__ = ["train_test_split", "KFold", "chunk_row_indices", "GridSearchCV", "Ra
            "HalvingGridSearchCV", "HalvingRandomSearchCV", "get_scorer", "SCORERS"]
 
 
-def _fraction(name, value, n):
+def _count(name, value, n):
+    """Rows for ``value`` (a fraction in (0, 1) or a count in [1, n)), as scikit-learn counts them."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -43,23 +46,42 @@ def _fraction(name, value, n):
     if isinstance(value, numbers.Integral):
         if not 0 < value < n:
             raise ValueError(f"{name}={value} must be in [1, n_samples={n}) as an int")
-        return value / n
+        return int(value)
     if not 0 < value < 1:
         raise ValueError(f"{name}={value} must be in (0, 1) as a float")
-    return float(value)
+    return math.ceil(value * n) if name == "test_size" else math.floor(value * n)
 
 
-def chunk_row_indices(chunks, test_fraction, random_state):
-    """``(train_idx, test_idx)``: global row indices, test rows chosen per chunk by a seeded RNG."""
+def spread(total, capacity) -> np.ndarray:
+    """``total`` rows dealt over chunks in proportion to ``capacity`` (largest remainders first), each <= its capacity.
+
+    >>> spread(5, [4, 4, 2]).tolist()
+    [2, 2, 1]
+    """
+    capacity = np.asarray(capacity, dtype=np.int64)
+    share = total * capacity / max(int(capacity.sum()), 1)
+    out = np.minimum(np.floor(share).astype(np.int64), capacity)
+    for i in np.argsort(-(share - out), kind="stable"):  # the rest, one row each, largest remainder first
+        if out.sum() >= total:
+            break
+        if out[i] < capacity[i]:
+            out[i] += 1
+    return out
+
+
+def chunk_row_indices(chunks, n_test, random_state, n_train=None):
+    """``(train_idx, test_idx)``: global row indices; ``n_test`` (and ``n_train``) rows spread over the chunks,
+    chosen inside each chunk by a seeded RNG (all the other rows train when ``n_train`` is None)."""
     seed = random_state if isinstance(random_state, numbers.Integral) else np.random.SeedSequence().entropy
     streams = np.random.SeedSequence(int(seed)).spawn(len(chunks))
+    tests = spread(n_test, chunks)
+    trains = None if n_train is None else spread(n_train, np.asarray(chunks) - tests)
     train, test, start = [], [], 0
-    for rows, ss in zip(chunks, streams):
-        rng = np.random.default_rng(ss)
-        k = int(round(test_fraction * rows))
-        perm = rng.permutation(rows)
+    for i, (rows, ss) in enumerate(zip(chunks, streams)):
+        perm = np.random.default_rng(ss).permutation(rows)
+        k = tests[i]
         test.append(np.sort(perm[:k]) + start)
-        train.append(np.sort(perm[k:]) + start)
+        train.append(np.sort(perm[k:] if trains is None else perm[k:k + trains[i]]) + start)
         start += rows
     return np.concatenate(train), np.concatenate(test)
 
@@ -89,30 +111,23 @@ def train_test_split(*arrays, test_size=None, train_size=None, random_state=None
         if t.shape[0] != n:
             raise ValueError(f"Found input variables with inconsistent numbers of samples: arrays[0] has {n} "
                              f"rows, arrays[{i}] has {t.shape[0]}")
-    test = _fraction("test_size", test_size, n)
-    train = _fraction("train_size", train_size, n)
-    if test is None:
-        test = 0.25 if train is None else 1.0 - train
-    elif train is not None and train + test > 1 + 1e-12:
-        raise ValueError(f"test_size + train_size = {test + train} must be <= 1")
+    n_test = _count("test_size", test_size, n)
+    n_train = _count("train_size", train_size, n)
+    if n_test is None:
+        n_test = math.ceil(0.25 * n) if n_train is None else n - n_train
+    elif n_train is not None and n_train + n_test > n:
+        raise ValueError(f"train_size + test_size = {n_train} + {n_test} rows is more than the {n} there are; "
+                         f"reduce test_size or train_size")
+    if n_test == 0 or n - n_test == 0 or n_train == 0:
+        raise ValueError(f"with n_samples={n}, test_size={test_size} and train_size={train_size} one part would "
+                         f"be empty; adjust the sizes")
     chunks = tensors[0].chunks[0]
-    train_idx, test_idx = chunk_row_indices(chunks, test, random_state)
-    if train is not None and train + test < 1:  # keep the first train_size share of each chunk's train rows
-        train_idx = _subset(chunks, train_idx, train / (1 - test))
+    train_idx, test_idx = chunk_row_indices(chunks, n_test, random_state, n_train)
     out = []
     for a, t, kind in zip(arrays, tensors, kinds):
         t = t.rechunk((chunks,) + tuple(t.chunks[1:])) if t.chunks[0] != chunks else t
         out.extend([as_output(t[train_idx], kind), as_output(t[test_idx], kind)])
     return out
-
-
-def _subset(chunks, idx, share):
-    bounds = np.concatenate([[0], np.cumsum(chunks)])
-    keep = []
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        part = idx[(idx >= lo) & (idx < hi)]
-        keep.append(part[:int(round(share * len(part)))])
-    return np.concatenate(keep)
 
 
 class KFold:

@@ -4,7 +4,8 @@ import importlib
 
 import pytest
 
-MODULES = ["chunkflow.ml.optim", "chunkflow.ml.lbfgs", "chunkflow.ml.schedules", "chunkflow.ml.tree", "chunkflow.ml.als"]
+MODULES = ["chunkflow.ml.optim", "chunkflow.ml.lbfgs", "chunkflow.ml.schedules", "chunkflow.ml.tree", "chunkflow.ml.als",
+           "chunkflow.ml.model_selection"]
 
 
 @pytest.mark.parametrize("name", MODULES)

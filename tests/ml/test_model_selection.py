@@ -35,12 +35,13 @@ def test_chunked_split_is_aligned_reproducible_and_chunkwise(data, chunks):
     np.testing.assert_array_equal(again, xte)
     other = train_test_split(Xt, yt, test_size=0.2, random_state=1)[1].compute()
     assert not np.array_equal(other, xte)
-    # every chunk gives round(0.2 * rows) test rows
-    sizes = [int(round(0.2 * c)) for c in Xt.chunks[0]]
-    assert len(xte) == sum(sizes)
+    # scikit-learn's sizes, spread over the chunks in proportion to their rows
+    from sklearn.model_selection import train_test_split as sk_split
+
+    assert [len(xtr), len(xte)] == [len(p) for p in sk_split(X, test_size=0.2, random_state=0)]
     starts = np.concatenate([[0], np.cumsum(Xt.chunks[0])])
     per_chunk = np.histogram(xte[:, 0] / 2, bins=starts)[0]
-    np.testing.assert_array_equal(per_chunk, sizes)
+    assert np.all(np.abs(per_chunk - 0.2 * np.asarray(Xt.chunks[0])) < 1)
 
 
 def test_bad_sizes(data):
@@ -68,3 +69,16 @@ def test_kfold_over_chunks(data):
         np.testing.assert_array_equal(a, c)
     with pytest.raises(ValueError, match="n_splits=20 greater than the number of row chunks"):
         list(KFold(20).split(Xt))
+
+
+@pytest.mark.parametrize("sizes", [(0.25, None), (None, None), (0.3, 0.5), (13, None), (None, 0.6), (7, 50)])
+def test_chunked_split_sizes_are_scikit_learns(sizes):
+    from sklearn.model_selection import train_test_split as sk_split
+
+    test_size, train_size = sizes
+    for n, chunk in ((100, 7), (997, 100), (1000, 333)):
+        a = np.arange(2.0 * n).reshape(n, 2)
+        got = train_test_split(cf.from_array(a, chunks=(chunk, -1)), test_size=test_size, train_size=train_size,
+                               random_state=0)
+        want = sk_split(a, test_size=test_size, train_size=train_size, random_state=0)
+        assert [g.shape for g in got] == [w.shape for w in want]
