@@ -22,7 +22,7 @@ _LAZY = {
     "GammaRegressor": "glm", "PoissonRegressor": "glm", "TweedieRegressor": "glm",
     "ElasticNet": "linear", "Lasso": "linear", "LinearRegression": "linear", "Ridge": "linear",
     "LinearSVC": "logistic", "LogisticRegression": "logistic", "load": "persist",
-    "MaxAbsScaler": "preprocessing", "MinMaxScaler": "preprocessing", "OneHotEncoder": "preprocessing",
+    "MaxAbsScaler": "preprocessing", "MinMaxScaler": "preprocessing", "OneHotEncoder": "encoders",
     "PolynomialFeatures": "preprocessing", "SimpleImputer": "preprocessing", "StandardScaler": "preprocessing",
     "GridSearchCV": "model_selection", "RandomizedSearchCV": "model_selection",
     "HalvingGridSearchCV": "model_selection", "HalvingRandomSearchCV": "model_selection",

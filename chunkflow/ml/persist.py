@@ -71,6 +71,20 @@ def registered() -> dict:
     return dict(_REGISTRY)
 
 
+def _import_registered(name):
+    """The class ``chunkflow.ml.<Name>`` after importing the module that defines it (estimators load lazily);
+    None for a name chunkflow.ml does not export. Only chunkflow's own modules are ever imported."""
+    import importlib
+
+    from . import _LAZY
+
+    short = name[len("chunkflow.ml."):] if name.startswith("chunkflow.ml.") else None
+    if short not in _LAZY or _LAZY[short] is None:
+        return None
+    importlib.import_module(f"chunkflow.ml.{_LAZY[short]}")
+    return _REGISTRY.get(name)
+
+
 def _name_of(cls) -> str:
     name = f"chunkflow.ml.{cls.__name__}"
     if _REGISTRY.get(name) is not cls:
@@ -103,10 +117,13 @@ def from_state(state: dict, arrays: dict):
     """The estimator described by ``state`` (from :func:`to_state`), its arrays taken from ``arrays``."""
     if not isinstance(state, dict) or not isinstance(state.get("class"), str):
         raise ModelFileError("the model state has no class name; the file is not a chunkflow model")
-    cls = _REGISTRY.get(state["class"])
+    cls = _REGISTRY.get(state["class"]) or _import_registered(state["class"])
     if cls is None:
-        raise ModelFileError(f"unknown model class {state['class']!r}: only registered chunkflow.ml estimators "
-                             f"can be loaded ({', '.join(sorted(_REGISTRY)) or 'none registered'})")
+        from . import _LAZY
+
+        known = sorted(set(_REGISTRY) | {f"chunkflow.ml.{k}" for k, v in _LAZY.items() if v and k[0].isupper()})
+        raise ModelFileError(f"unknown model class {state['class']!r}: only chunkflow.ml estimators can be "
+                             f"loaded ({', '.join(known)})")
     params = {k: _decode(v, arrays) for k, v in dict(state.get("params", {})).items()}
     allowed = set(cls._get_param_names()) if hasattr(cls, "_get_param_names") else set(params)
     unknown = sorted(set(params) - allowed)

@@ -228,3 +228,23 @@ def test_unstorable_values_are_refused():
     est.callback_ = lambda: None
     with pytest.raises(TypeError, match="without pickle"):
         to_state(est)
+
+
+def test_load_in_a_fresh_process_imports_the_estimator_modules(tmp_path):
+    """Estimator modules load lazily; a process that only calls load() still finds every class."""
+    import subprocess
+    import sys
+
+    from chunkflow.ml import LogisticRegression, OneHotEncoder, Pipeline, StandardScaler
+
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = Pipeline([("s", StandardScaler()), ("c", LogisticRegression())]).fit(X, y)
+    model.save(str(tmp_path / "m"))
+    OneHotEncoder().fit(np.array([[1], [2], [2]])).save(str(tmp_path / "e"))
+    code = ("import sys, numpy as np; from chunkflow.ml import load; m = load(sys.argv[1]); e = load(sys.argv[2]); "
+            "print(m.predict(np.load(sys.argv[3])).tolist(), e.categories_[0].tolist())")
+    np.save(tmp_path / "X.npy", X)
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "m"), str(tmp_path / "e"),
+                          str(tmp_path / "X.npy")], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"{model.predict(X).tolist()} [1, 2]"

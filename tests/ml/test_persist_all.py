@@ -21,9 +21,8 @@ from chunkflow.ml.decomposition import PCA, TruncatedSVD
 from chunkflow.ml.logistic import LogisticRegression
 from chunkflow.ml.naive_bayes import GaussianNB
 from chunkflow.ml.pipeline import Pipeline, make_pipeline
-from chunkflow.ml.preprocessing import (
-    MaxAbsScaler, MinMaxScaler, OneHotEncoder, PolynomialFeatures, SimpleImputer, StandardScaler,
-)
+from chunkflow.ml.encoders import OneHotEncoder
+from chunkflow.ml.preprocessing import MaxAbsScaler, MinMaxScaler, PolynomialFeatures, SimpleImputer, StandardScaler
 
 rng = np.random.default_rng(2)
 N = 300
