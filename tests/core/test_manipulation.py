@@ -217,7 +217,7 @@ def test_concatenate_mixed_dtypes_and_numpy_inputs():
     check_op(lambda x, y: cf.concatenate([x, y]), lambda x, y: np.concatenate([x, y]), a, b)
     out = cf.concatenate([cf.from_array(a), b])
     check_tensor(out, out.compute(scheduler="sync"), np.concatenate([a, b]))
-    assert cf.concat is cf.concatenate
+    check_tensor(cf.concat([cf.from_array(a), b]), out.compute(scheduler="sync"), np.concatenate([a, b]))  # Tensors
 
 
 # ---------------------------------------------------------------- rechunk, flip, roll
