@@ -182,7 +182,8 @@ class Frame(ColumnOps, RowOps):
         return Frame(self._ddf[key], self._lengths, self._source)
 
     def __getattr__(self, name):
-        """``frame.a`` for ``frame["a"]`` when ``a`` is a column name that is not a method."""
+        """``frame.a`` for ``frame["a"]`` when ``a`` is a column name that is not a method; otherwise
+        dask.dataframe's method of that name (``sort_index``, ``cumsum``, ``reset_index``, ...), wrapped."""
         if name.startswith("_"):
             raise AttributeError(name)
         attr = getattr(type(self), name, None)
@@ -191,6 +192,8 @@ class Frame(ColumnOps, RowOps):
         columns = self.columns if self.ndim == 2 else []
         if name in columns:
             return self[name]
+        if hasattr(type(self._ddf), name):  # the rest of pandas' API, as dask.dataframe offers it
+            return _delegated(self._ddf, name)
         close = difflib.get_close_matches(name, columns, n=1)
         hint = f"; did you mean the column {close[0]!r}?" if close else ""
         raise AttributeError(f"{type(self).__name__!r} object has no attribute or column {name!r}{hint}")
@@ -391,6 +394,32 @@ class Frame(ColumnOps, RowOps):
         from ..io.csv import write_frame_csv
 
         return write_frame_csv(self, url, overwrite=overwrite, storage_options=storage_options, **kwargs)
+
+
+def _wrap_dask(value):
+    """A dask DataFrame/Series result as a Frame (row counts unknown), a dask scalar computed, else as it is."""
+    import dask.dataframe as dd
+
+    if isinstance(value, (dd.DataFrame, dd.Series)):
+        return Frame(value)
+    if type(value).__name__ == "Scalar" and hasattr(value, "compute"):
+        return value.compute()
+    return value
+
+
+def _delegated(ddf, name):
+    """``ddf.<name>`` for a method chunkflow does not define: dask.dataframe's, its results wrapped."""
+    attr = getattr(ddf, name)
+    if not callable(attr):
+        return _wrap_dask(attr)
+
+    def method(*args, **kwargs):
+        unwrap = [a._ddf if isinstance(a, Frame) else a for a in args]
+        return _wrap_dask(attr(*unwrap, **{k: v._ddf if isinstance(v, Frame) else v for k, v in kwargs.items()}))
+
+    method.__name__ = name
+    method.__doc__ = f"dask.dataframe's ``{name}`` (pandas semantics), the result wrapped as a Frame."
+    return method
 
 
 def _tensor_dtype(dtypes, dtype):

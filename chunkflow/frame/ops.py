@@ -143,6 +143,12 @@ class ColumnOps:
             from .frame import check_columns
 
             check_columns(list(value), self.columns)
+            # column by column: dask's projection through fillna({...}) loses the fill when one column
+            # is selected afterwards (frame.fillna({"a": 0})["a"] kept its NaNs, dask 2026.8)
+            ddf = self._ddf
+            for column, fill in value.items():
+                ddf = ddf.assign(**{column: ddf[column].fillna(unwrap(fill))})
+            return self._new(ddf, self._lengths)
         return self._new(self._ddf.fillna(unwrap(value)), self._lengths)
 
     def clip(self, lower=None, upper=None):

@@ -116,7 +116,9 @@ def _infer_schema(sample, header, delimiter, dtype, where):
     except pa.ArrowInvalid as e:
         raise ValueError(f"cannot parse the start of {where!r} as CSV: {e}") from e
     schema = table.schema
-    types = {f.name: (pa.string() if pa.types.is_null(f.type) else f.type) for f in schema}
+    # dates stay strings, as pandas.read_csv leaves them without parse_dates (dtype= converts them)
+    types = {f.name: (pa.string() if pa.types.is_null(f.type) or pa.types.is_temporal(f.type) else f.type)
+             for f in schema}
     if dtype is not None:
         if isinstance(dtype, dict):
             check_columns(list(dtype), list(types), where=repr(where))

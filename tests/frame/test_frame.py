@@ -228,3 +228,15 @@ def test_pushed_filter_keeps_pandas_semantics_for_missing_values(tmp_path):
         pd.testing.assert_frame_equal(fn(f).compute(), fn(back))
     assert fn(f).lengths is None  # rows dropped: lengths unknown, to_tensor counts them
     assert fn(f).to_tensor(["i", "a"]).compute().shape == (len(fn(back)), 2)
+
+
+def test_other_pandas_methods_come_from_dask_wrapped():
+    df = pd.DataFrame({"a": np.arange(12.0), "b": np.arange(12) % 3})
+    f = cf.from_pandas(df, npartitions=3)
+    out = f.cumsum()
+    assert isinstance(out, cf.Frame)
+    pd.testing.assert_frame_equal(out.compute(), df.cumsum(), check_dtype=False)  # dask: int cumsum -> float
+    pd.testing.assert_series_equal(f["a"].shift(1).compute(), df["a"].shift(1))
+    assert f["a"].idxmax() == df["a"].idxmax()  # a dask scalar comes back computed
+    with pytest.raises(AttributeError, match="no attribute or column 'nosuch'"):
+        f.nosuch

@@ -102,3 +102,11 @@ def test_type_errors_name_both_operands():
         f.astype({"zz": "int8"})
     with pytest.raises(KeyError, match=r"'bb' is not in the table.*did you mean 'b'"):
         f.fillna({"bb": 0})
+
+
+def test_fillna_dict_then_select_one_column():
+    """dask's projection through fillna({...}) dropped the fill when one column was selected after it."""
+    df = pd.DataFrame({"a": [1.0, np.nan, 3.0, np.nan] * 5, "b": [np.nan, 1.0, 2.0, 3.0] * 5, "s": list("wxyz") * 5})
+    f = cf.from_pandas(df, npartitions=3)
+    pd.testing.assert_series_equal(f.fillna({"a": 0})["a"].compute(), df.fillna({"a": 0})["a"])
+    pd.testing.assert_frame_equal(f.fillna({"a": 0, "b": -1}).compute(), df.fillna({"a": 0, "b": -1}))

@@ -121,3 +121,11 @@ def test_s3_round_trip(s3):
     pd.testing.assert_frame_equal(f.compute().reset_index(drop=True), df, check_dtype=False)
     with pytest.raises(FileNotFoundError, match="nothing.csv"):
         cf.read_csv(f"{bucket}/nothing.csv", storage_options=options)
+
+
+def test_dates_stay_strings_as_in_pandas_unless_a_dtype_is_given(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,t,d\n1,2024-01-01 00:00:00,2024-01-01\n2,2024-01-02 01:00:00,2024-02-03\n")
+    pd.testing.assert_frame_equal(cf.read_csv(str(path)).compute(), pd.read_csv(path))
+    got = cf.read_csv(str(path), dtype={"t": "datetime64[ns]"}).compute()
+    pd.testing.assert_series_equal(got["t"], pd.read_csv(path, parse_dates=["t"])["t"], check_dtype=False)
