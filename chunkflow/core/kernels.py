@@ -147,10 +147,19 @@ def _last_uses(program, nleaves, keep) -> dict:
 
 
 def _row_slices(shape, leaves, rows):
-    """Row blocks of about ``block_elements`` elements of the widest row-aligned array."""
+    """Row blocks of about ``block_elements`` elements of the widest row-aligned array, and at least
+    ``MIN_BLOCK_ROWS`` rows where that stays under 8x ``block_elements``: a program's per-row vectors
+    (``X @ w``, a loss per row) are as long as a block, and on blocks of a few hundred rows Python's
+    cost per instruction outweighs the arithmetic (logistic regression on 2M x 32: 2.6 s instead
+    of 4.2-5.5 s; elementwise chains unchanged)."""
     row_elems = max([math.prod(shape[1:])] + [math.prod(a.shape[1:]) for a, r in zip(leaves, rows) if r])
-    step = max(1, config.get("block_elements") // max(row_elems, 1))
+    target = config.get("block_elements")
+    # at least MIN_BLOCK_ROWS rows, but never blocks over 8x the target (wide rows keep small blocks)
+    step = max(1, target // max(row_elems, 1), min(MIN_BLOCK_ROWS, 8 * target // max(row_elems, 1)))
     return [slice(s, min(s + step, shape[0])) for s in range(0, shape[0], step)]
+
+
+MIN_BLOCK_ROWS = int(__import__("os").environ.get("CHUNKFLOW_MIN_BLOCK_ROWS", 4096))
 
 
 def _block_leaves(leaves, rows, sl):
