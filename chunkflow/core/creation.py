@@ -60,10 +60,29 @@ def from_array(x, chunks="auto", dtype=None) -> Tensor:
     if x.dtype == object:
         raise TypeError("object arrays are not supported; convert to a numeric or bool dtype first")
     grid = normalize_chunks(chunks, x.shape, x.dtype)
-    darr = da.from_array(x, chunks=grid, name=False, asarray=False)
     from ..backend import device_of
 
-    return source_from_dask(darr, device=device_of(x))
+    return source_from_dask(_view_blocks(x, grid), device=device_of(x))
+
+
+def _view_blocks(x, grid) -> da.Array:
+    """A dask array whose blocks are views of ``x``: no copy (``da.from_array`` copies every chunk).
+
+    Like ``np.asarray``, the Tensor then shares ``x``'s memory: changing ``x``
+    in place changes what the Tensor computes. Kernels never write into
+    their inputs.
+    """
+    import uuid
+
+    from dask.highlevelgraph import HighLevelGraph
+
+    name = f"array-{uuid.uuid4().hex}"
+    dsk = {}
+    for index in np.ndindex(*(len(c) for c in grid)):
+        starts = [sum(c[:i]) for c, i in zip(grid, index)]
+        dsk[(name, *index)] = x[tuple(slice(a, a + c[i]) for a, c, i in zip(starts, grid, index))]
+    meta = x[tuple(slice(0, 0) for _ in x.shape)] if x.ndim else x.reshape(1)[:0]
+    return da.Array(HighLevelGraph.from_collections(name, dsk, dependencies=()), name, grid, meta=meta)
 
 
 def asarray(obj, dtype=None, device=None, copy=None, chunks="auto") -> Tensor:

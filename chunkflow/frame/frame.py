@@ -192,7 +192,7 @@ class Frame(ColumnOps, RowOps):
         columns = self.columns if self.ndim == 2 else []
         if name in columns:
             return self[name]
-        if hasattr(type(self._ddf), name):  # the rest of pandas' API, as dask.dataframe offers it
+        if name not in _NOT_DELEGATED and hasattr(type(self._ddf), name):  # pandas' API, as dask offers it
             return _delegated(self._ddf, name)
         close = difflib.get_close_matches(name, columns, n=1)
         hint = f"; did you mean the column {close[0]!r}?" if close else ""
@@ -394,6 +394,10 @@ class Frame(ColumnOps, RowOps):
         from ..io.csv import write_frame_csv
 
         return write_frame_csv(self, url, overwrite=overwrite, storage_options=storage_options, **kwargs)
+
+
+# positional access and NumPy views are what code tests to tell a pandas object (in memory) from a Frame
+_NOT_DELEGATED = frozenset({"iloc", "loc", "at", "iat", "values", "to_numpy", "index", "array", "axes"})
 
 
 def _wrap_dask(value):

@@ -153,3 +153,13 @@ def test_eye(n, m, k, chunks):
 
 def test_identity():
     check_created(cf.identity(3, chunks=2), np.identity(3))
+
+
+def test_from_array_shares_memory_instead_of_copying():
+    """Blocks are views of the array (dask's from_array copies every chunk): no second copy in memory."""
+    a = np.arange(40.0).reshape(10, 4)
+    x = cf.from_array(a, chunks=(3, 2))
+    blocks = list(x.to_dask().__dask_graph__().values())
+    assert all(isinstance(b, np.ndarray) and np.shares_memory(b, a) for b in blocks)
+    np.testing.assert_array_equal(x.compute(), a)
+    np.testing.assert_array_equal(cf.from_array(np.float32(2.5)).compute(), np.float32(2.5))
