@@ -163,46 +163,6 @@ class GroupBy:
 
     aggregate = agg
 
-    def sum(self):
-        """Sum per group."""
-        return self.agg("sum")
-
-    def mean(self):
-        """Mean per group."""
-        return self.agg("mean")
-
-    def count(self):
-        """Non-missing values per group."""
-        return self.agg("count")
-
-    def min(self):
-        """Minimum per group."""
-        return self.agg("min")
-
-    def max(self):
-        """Maximum per group."""
-        return self.agg("max")
-
-    def std(self):
-        """Standard deviation per group (``ddof=1``)."""
-        return self.agg("std")
-
-    def var(self):
-        """Variance per group (``ddof=1``)."""
-        return self.agg("var")
-
-    def nunique(self):
-        """Distinct values per group."""
-        return self.agg("nunique")
-
-    def first(self):
-        """First non-missing value per group."""
-        return self.agg("first")
-
-    def last(self):
-        """Last non-missing value per group."""
-        return self.agg("last")
-
     def size(self):
         """Rows per group (missing values included), as a lazy Series."""
         ddf = self._frame._ddf[self._by]
@@ -213,3 +173,21 @@ class GroupBy:
 
 def _finish_size(sizes, sort, name):
     return (sizes.sort_index() if sort else sizes).rename(name)
+
+
+def _shorthand(name, doc):
+    def method(self):
+        return self.agg(name)
+
+    method.__name__, method.__doc__ = name, doc
+    return method
+
+
+for _name, _doc in {
+    "sum": "Sum per group.", "mean": "Mean per group.", "count": "Non-missing values per group.",
+    "min": "Minimum per group.", "max": "Maximum per group.",
+    "std": "Standard deviation per group (``ddof=1``).", "var": "Variance per group (``ddof=1``).",
+    "nunique": "Distinct values per group.", "first": "First non-missing value per group.",
+    "last": "Last non-missing value per group.",
+}.items():
+    setattr(GroupBy, _name, _shorthand(_name, _doc))
