@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["spawn", "medians", "rotate_runs"]
+__all__ = ["spawn", "medians", "rotate_runs", "available"]
 
 
 def spawn(script, args, timeout=None) -> dict:
@@ -43,3 +43,15 @@ def rotate_runs(names, repeat, run) -> dict:
             runs[n].append(run(n))
         order = order[1:] + order[:1]
     return runs
+
+
+def available(names) -> list:
+    """``names`` without ``spark-mllib`` when pyspark is not installed (said once on stdout)."""
+    names = list(names)
+    if "spark-mllib" in names:
+        try:
+            import pyspark  # noqa: F401
+        except ImportError:
+            names.remove("spark-mllib")
+            print("spark-mllib: pyspark is not installed; skipped")
+    return names

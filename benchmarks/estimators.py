@@ -41,7 +41,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import medians, spawn  # noqa: E402
+from _common import available, medians, spawn  # noqa: E402
 
 D = 32
 K = 8  # clusters (kmeans) and components (pca)
@@ -272,13 +272,7 @@ def main():
     bad = sorted(set(tasks) - set(TASKS))
     if bad:
         parser.error(f"unknown tasks {bad}; choose from {TASKS}")
-    names = [n for n in CONTENDERS if n not in args.skip]
-    if "spark-mllib" in names:
-        try:
-            import pyspark  # noqa: F401
-        except ImportError:
-            names.remove("spark-mllib")
-            print("spark-mllib: pyspark is not installed; skipped")
+    names = available(n for n in CONTENDERS if n not in args.skip)
     print("hyperparameters:")
     for task in tasks:
         for name in names:

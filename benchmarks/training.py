@@ -33,7 +33,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import medians, spawn  # noqa: E402
+from _common import available, medians, rotate_runs, spawn  # noqa: E402
 
 D = 32
 C = 1.0
@@ -179,19 +179,9 @@ def main():
         return one(args.one, args.rows, args.chunks)
     if args.ooc:
         return ooc(args.ooc_budget)
-    names = [n for n in CONTENDERS if n not in args.skip]
-    if "spark-mllib" in names:
-        try:
-            import pyspark  # noqa: F401
-        except ImportError:
-            names.remove("spark-mllib")
-            print("spark-mllib: pyspark is not installed; skipped")
-    runs = {n: [] for n in names}
-    for _ in range(args.repeat):  # rotate so no contender always runs first on a warm or cold machine
-        for n in names:
-            runs[n].append(spawn(__file__, ["--one", n, "--rows", str(args.rows), "--chunks",
-                                            str(args.chunks)]))
-        names = names[1:] + names[:1]
+    names = available(n for n in CONTENDERS if n not in args.skip)
+    runs = rotate_runs(names, args.repeat, lambda n: spawn(__file__, ["--one", n, "--rows", str(args.rows),
+                                                                      "--chunks", str(args.chunks)]))
     print(f"\nlogistic regression, {args.rows:,} x {D}, C={C}; medians of {args.repeat} runs")
     print(f"{'':<14}{'fit s':>8}{'x chunkflow':>12}{'objective':>14}{'passes':>8}{'peak RSS MiB':>14}")
     base = None

@@ -11,8 +11,9 @@ import numpy as np
 from dask.highlevelgraph import HighLevelGraph
 
 from ..core.graph import source_from_dask
+from ..core.tensor import Tensor
 
-__all__ = ["span", "boxes", "boxed_source"]
+__all__ = ["span", "boxes", "boxed_source", "check_tensor_to_write"]
 
 
 def span(blocks, i) -> tuple:
@@ -37,3 +38,13 @@ def boxed_source(name, grid, dtype, read, *args):
     graph = HighLevelGraph.from_collections(name, dsk, dependencies=())
     meta = np.empty((0,) * len(grid), dtype=dtype)
     return source_from_dask(da.Array(graph, name, grid, meta=meta))
+
+
+def check_tensor_to_write(x, url, writer):
+    """Raise unless ``x`` is a Tensor of known shape that ``writer`` (``"to_npy"``, ...) can write to ``url``."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{writer} writes a chunkflow Tensor, got {type(x).__name__}; wrap arrays with "
+                        f"cf.from_array")
+    if any(n != n for n in x.shape):  # NaN: a length known only after computing
+        raise ValueError(f"cannot write {url!r}: the Tensor has unknown chunk sizes (shape {x.shape}, from "
+                         f"boolean indexing or similar); call x = x.compute_chunk_sizes() first")

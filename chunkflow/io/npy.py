@@ -50,7 +50,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from ..core.chunks import auto_chunks, normalize_chunks
 from ..core.tensor import Tensor
-from .blocks import boxed_source
+from .blocks import boxed_source, check_tensor_to_write
 from .fs import atomic_file, storage_errors, url_to_fs
 
 __all__ = ["from_npy", "to_npy", "NpyHeader", "parse_header", "header_bytes"]
@@ -284,9 +284,6 @@ def to_npy(x, url, overwrite=False, storage_options=None) -> None:
     trailing axes are first joined into whole row bands (C order is row-major).
     """
     url = os.fspath(url) if isinstance(url, os.PathLike) else url
-    if not isinstance(x, Tensor):
-        raise TypeError(f"to_npy writes a chunkflow Tensor, got {type(x).__name__}; wrap arrays with "
-                        f"cf.from_array")
     _check_writable(x, url)
     darr = x.to_dask()
     if darr.ndim > 1 and any(len(c) > 1 for c in darr.chunks[1:]):
@@ -309,9 +306,7 @@ def to_npy(x, url, overwrite=False, storage_options=None) -> None:
 
 
 def _check_writable(x, url):
-    if any(math.isnan(n) for n in x.shape):
-        raise ValueError(f"cannot write {url!r}: the Tensor has unknown chunk sizes (shape {x.shape}, from "
-                         f"boolean indexing or similar); call x = x.compute_chunk_sizes() first")
+    check_tensor_to_write(x, url, "to_npy")
     _check_dtype(x.dtype, url)
 
 

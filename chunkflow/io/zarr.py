@@ -28,7 +28,6 @@ rechunked to its largest block per axis.
 from __future__ import annotations
 
 import json
-import math
 import os
 
 import dask
@@ -40,7 +39,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from ..core.chunks import normalize_chunks
 from ..core.tensor import Tensor
-from .blocks import boxed_source, boxes
+from .blocks import boxed_source, boxes, check_tensor_to_write
 from .fs import begin_dataset, check_complete, commit_dataset, storage_errors, url_to_fs
 
 __all__ = ["from_zarr", "to_zarr"]
@@ -183,9 +182,6 @@ def to_zarr(x, url, overwrite=False, storage_options=None) -> None:
     dataset that readers refuse (see the module docstring).
     """
     url = os.fspath(url) if isinstance(url, os.PathLike) else url
-    if not isinstance(x, Tensor):
-        raise TypeError(f"to_zarr writes a chunkflow Tensor, got {type(x).__name__}; wrap arrays with "
-                        f"cf.from_array")
     _check_writable(x, url)
     darr = x.to_dask()
     chunk_shape = _regular_chunk_shape(darr.chunks)
@@ -207,9 +203,7 @@ def to_zarr(x, url, overwrite=False, storage_options=None) -> None:
 
 
 def _check_writable(x, url):
-    if any(math.isnan(n) for n in x.shape):
-        raise ValueError(f"cannot write {url!r}: the Tensor has unknown chunk sizes (shape {x.shape}, from "
-                         f"boolean indexing or similar); call x = x.compute_chunk_sizes() first")
+    check_tensor_to_write(x, url, "to_zarr")
     if x.dtype.hasobject:
         raise TypeError(f"cannot write {url!r}: dtype {x.dtype} holds Python objects, which Zarr cannot "
                         f"store without a specific codec; convert to a fixed-size dtype (numbers, or "
