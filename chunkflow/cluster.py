@@ -97,10 +97,10 @@ def worker_command(scheduler, nthreads=1, memory_limit="auto", resources=None, h
 
 
 def gpu_worker_command(scheduler, nthreads=1, memory_limit="auto", host=None, dashboard_address=None,
-                       tls=None) -> list:
+                       tls=None, local_directory=None) -> list:
     """A GPU worker's argv: a worker with the resource ``GPU=1`` (GPU tasks are annotated with it)."""
     return worker_command(scheduler, nthreads, memory_limit, resources={"GPU": 1}, host=host,
-                          dashboard_address=dashboard_address, tls=tls)
+                          dashboard_address=dashboard_address, tls=tls, local_directory=local_directory)
 
 
 def client_command(pipeline, scheduler) -> list:
@@ -282,10 +282,14 @@ class LocalProcessCluster:
         self.close()
         return False
 
-    def add_worker(self, wait=True) -> subprocess.Popen:
-        """Start one more worker process (and wait until the scheduler has it, unless ``wait=False``)."""
-        argv = worker_command(self.address, self.nthreads, self.memory_limit, self.resources, host="127.0.0.1",
-                              dashboard_address="127.0.0.1:0", local_directory=self._logs.name)
+    def add_worker(self, wait=True, gpu=False) -> subprocess.Popen:
+        """Start one more worker process (and wait until the scheduler has it, unless ``wait=False``).
+
+        ``gpu=True`` starts it with the GPU service's command (the resource ``GPU=1``).
+        """
+        kw = dict(host="127.0.0.1", dashboard_address="127.0.0.1:0", local_directory=self._logs.name)
+        argv = (gpu_worker_command(self.address, self.nthreads, self.memory_limit, **kw) if gpu else
+                worker_command(self.address, self.nthreads, self.memory_limit, self.resources, **kw))
         before = set(self.worker_info())
         proc = self._start(argv, f"worker-{len(self.workers)}")
         self.workers.append(proc)

@@ -30,6 +30,7 @@ import dask
 import numpy as np
 
 from . import config
+from .backend import to_host
 from .core.lower import lower
 from .core.tensor import Tensor
 
@@ -133,6 +134,7 @@ def compute(*args, scheduler=None, optimize_graph=True):
     """
     tensors, arrays = _split(args)
     sched = get_scheduler(scheduler)
+    optimize_graph = optimize_graph and not _keeps_annotations(arrays, sched)
     with _blas_limit(sched):
         values = iter(_retrying(lambda: dask.compute(*arrays, scheduler=sched, optimize_graph=optimize_graph,
                                                      **_task_retries(sched))))
@@ -144,7 +146,8 @@ def persist(*args, scheduler=None):
     tensors, arrays = _split(args)
     sched = get_scheduler(scheduler)
     with _blas_limit(sched):
-        done = iter(_retrying(lambda: dask.persist(*arrays, scheduler=sched, **_task_retries(sched))))
+        done = iter(_retrying(lambda: dask.persist(*arrays, scheduler=sched, **_task_retries(sched),
+                                                   optimize_graph=not _keeps_annotations(arrays, sched))))
     out = []
     for a in args:
         if isinstance(a, Tensor):
@@ -152,6 +155,23 @@ def persist(*args, scheduler=None):
         else:
             out.append(a)
     return tuple(out)
+
+
+def _annotated_keys(arrays) -> set:
+    """Keys of the tasks that touch GPU chunks (their layers carry ``backend.GPU_ANNOTATIONS``)."""
+    return {k for a in arrays for layer in a.__dask_graph__().layers.values() if layer.annotations for k in layer}
+
+
+def _keeps_annotations(arrays, scheduler) -> bool:
+    """Whether a run on ``scheduler`` must skip dask's graph optimization to keep task annotations.
+
+    dask's low-level fusion drops layer annotations, and a GPU task must keep
+    its ``resources={"GPU": 1}`` to land on a GPU worker. chunkflow fuses its
+    own kernels before lowering, so little is lost. Local schedulers ignore
+    annotations.
+    """
+    return not isinstance(scheduler, str) and any(
+        layer.annotations for a in arrays for layer in a.__dask_graph__().layers.values())
 
 
 def _held_source(darr, device, scheduler) -> Tensor:
@@ -192,6 +212,7 @@ class Compiled:
         arrays = lower(list(outputs))
         graph = HighLevelGraph.merge(*(a.__dask_graph__() for a in arrays))
         self._graph = convert_legacy_graph(dict(graph))
+        self._gpu_keys = _annotated_keys(arrays)  # their tasks must run on GPU workers
         self._local = None  # the graph with data blocks inlined, made on first local run
         self._keys = [a.__dask_keys__() for a in arrays]
         self._finalize = [a.__dask_postcompute__() for a in arrays]
@@ -220,7 +241,7 @@ class Compiled:
         graph = dict(self._inlined() if local else self._graph)
         for keys, p, v in zip(self._param_keys, self.params, values):
             if not isinstance(v, (list, tuple)):
-                v = np.asarray(v, dtype=p.dtype)
+                v = np.asarray(to_host(v), dtype=p.dtype)
                 if v.shape != p.shape or len(keys) != 1:
                     raise ValueError(f"parameter of shape {p.shape} was given a value of shape {v.shape}")
                 graph[keys[0]] = DataNode(keys[0], v)
@@ -233,10 +254,15 @@ class Compiled:
         if not local:
             # A cluster keeps results under their keys for a while after a run;
             # the keys that depend on the parameters get new names every run.
-            graph, keys = _renamed(graph, keys, self._downstream, f"-run{next(self._runs)}")
+            suffix = f"-run{next(self._runs)}"
+            graph, keys = _renamed(graph, keys, self._downstream, suffix)
+            if self._gpu_keys:
+                graph = _with_gpu_layer(graph, {_renamed_key(k, suffix) if k in self._downstream else k
+                                                for k in self._gpu_keys})
         with _blas_limit(sched):
             results = _retrying(lambda: _get(sched)(graph, keys, **_task_retries(sched)))
-        return [fn(r, *args) for (fn, args), r in zip(self._finalize, results)]
+        # NumPy on the client even when the step ran on GPUs: parameters live on the client
+        return [to_host(fn(r, *args)) for (fn, args), r in zip(self._finalize, results)]
 
     def _inlined(self):
         """The graph with in-memory data blocks written into the tasks that read them.
@@ -317,13 +343,25 @@ def _downstream(graph, roots) -> set:
     return seen
 
 
+def _with_gpu_layer(graph, gpu_keys):
+    """``graph`` as a HighLevelGraph whose ``gpu_keys`` sit in a layer annotated to run on GPU workers."""
+    from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
+
+    from .backend import GPU_ANNOTATIONS
+
+    gpu = {k: v for k, v in graph.items() if k in gpu_keys}
+    cpu = {k: v for k, v in graph.items() if k not in gpu_keys}
+    layers = {"cpu": MaterializedLayer(cpu), "gpu": MaterializedLayer(gpu, annotations=dict(GPU_ANNOTATIONS))}
+    return HighLevelGraph(layers, {"cpu": set(), "gpu": set()})
+
+
+def _renamed_key(k, suffix):
+    return ((k[0] + suffix,) + k[1:]) if isinstance(k, tuple) else k + suffix
+
+
 def _renamed(graph, keys, which, suffix):
     """``graph`` and ``keys`` with the keys in ``which`` renamed by ``suffix``."""
-
-    def new(k):
-        return ((k[0] + suffix,) + k[1:]) if isinstance(k, tuple) else k + suffix
-
-    subs = {k: new(k) for k in which}
+    subs = {k: _renamed_key(k, suffix) for k in which}
     out = {}
     for k, v in graph.items():
         deps = {d: subs[d] for d in v.dependencies if d in subs}

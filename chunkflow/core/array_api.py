@@ -126,8 +126,10 @@ class Info:
         return "cpu"
 
     def devices(self) -> list:
-        """Devices new Tensors can be made on."""
-        return ["cpu"]
+        """Devices new Tensors can be made on: ``"gpu"`` too where this process has one."""
+        from ..backend import gpu_available
+
+        return ["cpu", "gpu"] if gpu_available() else ["cpu"]
 
     def default_dtypes(self, *, device=None) -> dict:
         """Default dtypes of new Tensors, by kind."""
@@ -197,13 +199,16 @@ def triu(x, k=0) -> Tensor:
 
 def from_dlpack(x, *, device=None, copy=None) -> Tensor:
     """A Tensor over an object exporting DLPack (NumPy, CuPy, PyTorch, ... arrays)."""
-    check_device(device)
     if isinstance(x, Tensor):
-        return x
+        return x if device is None else x.to_device(device)
     if not hasattr(x, "__dlpack__"):
         raise TypeError(f"from_dlpack needs an object with __dlpack__, got {type(x).__name__}")
-    arr = np.from_dlpack(x, copy=copy) if copy is not None else np.from_dlpack(x)
-    return from_array(arr)
+    check_device(device)
+    if type(x).__module__.startswith("cupy"):  # stays on its GPU
+        out = from_array(x.copy() if copy else x)
+    else:
+        out = from_array(np.from_dlpack(x, copy=copy) if copy is not None else np.from_dlpack(x))
+    return out if device is None else out.to_device(device)
 
 
 # ---------------------------------------------------------------- scans

@@ -3,8 +3,10 @@
 Filled and ranged Tensors are dask.array's own constructors wrapped as
 source nodes (their chunks are computed where they are used, never stored in
 the graph); ``from_array`` keeps a reference to the array, sliced per chunk.
-Constructors take the array API's keyword-only ``device=`` (``None`` or ``"cpu"``:
-new Tensors start on the CPU; ``.to_device("gpu")`` moves them).
+Constructors take the array API's keyword-only ``device=`` (``None`` or ``"cpu"``,
+or ``"gpu"``: the chunks are made on the CPU and copied to the GPU in their
+tasks, so a GPU Tensor holds the same values as its CPU twin). ``to_device``
+moves any Tensor; see ``chunkflow.backend``.
 """
 from __future__ import annotations
 
@@ -13,24 +15,56 @@ import numbers
 import dask.array as da
 import numpy as np
 
+from ..backend import normalize_device, require_gpu
 from .chunks import normalize_chunks
 from .elementwise import elementwise
 from .graph import source_from_dask
-from .tensor import Tensor
+from .tensor import Tensor, make_node
 
 __all__ = [
     "from_array", "asarray", "from_dask", "zeros", "ones", "full", "empty", "zeros_like",
     "ones_like", "full_like", "empty_like", "arange", "linspace", "eye", "identity", "check_device",
+    "to_device",
 ]
 
 
-def check_device(device) -> None:
-    """Raise unless ``device`` is one chunkflow creates Tensors on (None or ``"cpu"``)."""
-    if device not in (None, "cpu"):
-        raise ValueError(
-            f"device {device!r} is not available for new Tensors; use device=None or 'cpu' "
-            f"(move Tensors to a GPU with .to_device('gpu'))"
-        )
+def check_device(device) -> str:
+    """``"cpu"`` or ``"gpu"`` for a ``device=`` argument; raises for unknown names."""
+    return normalize_device(device)
+
+
+def to_device(x: Tensor, device, /, stream=None) -> Tensor:
+    """``x`` with its chunks on ``device`` (``"cpu"``: NumPy, ``"gpu"``: CuPy), lazily.
+
+    Each chunk is copied in its own task, right after the task that makes
+    it; the copy and everything computed from it run on GPU workers (see
+    ``chunkflow.backend``). Moving to the device ``x`` is on returns ``x``.
+    Raises at once when ``"gpu"`` is asked for and no GPU can run it.
+    """
+    device = normalize_device(device, default=x.device)
+    if device == x.device:
+        return x
+    if device == "gpu":
+        require_gpu("to_device('gpu')")
+    # Lowering copies the CPU inputs of a GPU node to the GPU (core.lower), so the move to the
+    # GPU is a node on the GPU that passes its input through.
+    fn = _same if device == "gpu" else _to_cpu_blocks
+    return make_node("dask", (x,), (fn, (), ()), x.shape, x.dtype, x.chunks, device=device)
+
+
+def _same(darr):
+    return darr
+
+
+def _to_cpu_blocks(darr):
+    from ..backend import to_cpu
+
+    return darr.map_blocks(to_cpu, dtype=darr.dtype, meta=np.empty((0,) * darr.ndim, dtype=darr.dtype))
+
+
+def _placed(x: Tensor, device) -> Tensor:
+    """``x`` (made on the CPU) moved to the normalized ``device``."""
+    return x if device == "cpu" else to_device(x, device)
 
 
 def _shape(shape) -> tuple:
@@ -91,10 +125,11 @@ def asarray(obj, dtype=None, device=None, copy=None, chunks="auto") -> Tensor:
     Tensors are immutable, so ``copy=True`` never needs to copy one; ``copy=False``
     raises ``ValueError`` where NumPy would have to copy (a list, a dtype change).
     """
-    check_device(device)
     if isinstance(obj, da.Array):
         obj = from_dask(obj)
     if isinstance(obj, Tensor):
+        if device is not None:
+            obj = to_device(obj, device)
         if dtype is None or np.dtype(dtype) == obj.dtype:
             return obj
         if copy is False:
@@ -102,8 +137,11 @@ def asarray(obj, dtype=None, device=None, copy=None, chunks="auto") -> Tensor:
                 f"asarray(copy=False) cannot change dtype {obj.dtype} to {np.dtype(dtype)} without a copy"
             )
         return obj.astype(dtype)
-    arr = np.array(obj, dtype=dtype, copy=copy)
-    return from_array(arr, chunks=chunks)
+    if type(obj).__module__.startswith("cupy"):  # chunks of a CuPy array stay on its GPU
+        out = from_array(obj, chunks=chunks, dtype=dtype)
+    else:
+        out = from_array(np.array(obj, dtype=dtype, copy=copy), chunks=chunks)
+    return out if device is None else to_device(out, device)
 
 
 def from_dask(darr) -> Tensor:
@@ -115,11 +153,11 @@ def from_dask(darr) -> Tensor:
 
 def full(shape, fill_value, dtype=None, chunks="auto", *, device=None) -> Tensor:
     """A Tensor of ``shape`` filled with ``fill_value``."""
-    check_device(device)
+    device = check_device(device)
     shape = _shape(shape)
     dtype = np.dtype(dtype) if dtype is not None else np.array(fill_value).dtype
     grid = normalize_chunks(chunks, shape, dtype)
-    return source_from_dask(da.full(shape, fill_value, dtype=dtype, chunks=grid))
+    return _placed(source_from_dask(da.full(shape, fill_value, dtype=dtype, chunks=grid)), device)
 
 
 def zeros(shape, dtype=float, chunks="auto", *, device=None) -> Tensor:
@@ -142,33 +180,35 @@ def _like(x, dtype, chunks):
     return x.shape, (x.dtype if dtype is None else dtype), (x.chunks if chunks is None else chunks)
 
 
+def _like_device(x, device) -> str:
+    """The device of a ``*_like`` result: ``device`` if given, else ``x``'s (NumPy's ``like`` rule)."""
+    return normalize_device(device, default=getattr(x, "device", "cpu") if isinstance(x, Tensor) else "cpu")
+
+
 def zeros_like(x, dtype=None, chunks=None, *, device=None) -> Tensor:
     """Zeros with the shape, dtype and chunks of ``x``."""
-    check_device(device)
-    return zeros(*_like(x, dtype, chunks))
+    return zeros(*_like(x, dtype, chunks), device=_like_device(x, device))
 
 
 def ones_like(x, dtype=None, chunks=None, *, device=None) -> Tensor:
     """Ones with the shape, dtype and chunks of ``x``."""
-    check_device(device)
-    return ones(*_like(x, dtype, chunks))
+    return ones(*_like(x, dtype, chunks), device=_like_device(x, device))
 
 
 def empty_like(x, dtype=None, chunks=None, *, device=None) -> Tensor:
     """An uninitialized (zero) Tensor like ``x``."""
-    check_device(device)
-    return zeros(*_like(x, dtype, chunks))
+    return zeros(*_like(x, dtype, chunks), device=_like_device(x, device))
 
 
 def full_like(x, fill_value, dtype=None, chunks=None, *, device=None) -> Tensor:
     """``fill_value`` with the shape, dtype and chunks of ``x``."""
     shape, dt, ch = _like(x, dtype, chunks)
-    return full(shape, fill_value, dtype=dt, device=device, chunks=ch)
+    return full(shape, fill_value, dtype=dt, device=_like_device(x, device), chunks=ch)
 
 
 def arange(start, stop=None, step=1, dtype=None, chunks="auto", *, device=None) -> Tensor:
     """Evenly spaced values in ``[start, stop)`` (NumPy's ``arange``)."""
-    check_device(device)
+    device = check_device(device)
     if step == 0:
         raise ValueError("arange step must not be zero")
     if dtype is None:  # from all three arguments, before a lone ``start`` becomes ``stop``
@@ -182,18 +222,18 @@ def arange(start, stop=None, step=1, dtype=None, chunks="auto", *, device=None) 
     else:
         n = max(int(np.ceil((stop - start) / step)), 0)
     grid = normalize_chunks(chunks, (n,), dtype)
-    return source_from_dask(da.arange(start, stop, step, dtype=dtype, chunks=grid))
+    return _placed(source_from_dask(da.arange(start, stop, step, dtype=dtype, chunks=grid)), device)
 
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None, chunks="auto", *, device=None) -> Tensor:
     """``num`` evenly spaced values from ``start`` to ``stop`` (NumPy's formula: ``stop`` is exact)."""
-    check_device(device)
+    device = check_device(device)
     if isinstance(num, bool) or not isinstance(num, numbers.Integral) or num < 0:
         raise ValueError(f"number of samples must be a non-negative int, got {num!r}")
     work = np.result_type(start, stop, float)
     dtype = np.dtype(dtype) if dtype is not None else work
     div = num - 1 if endpoint else num
-    i = arange(num, dtype=work, chunks=chunks)
+    i = arange(num, dtype=work, chunks=chunks, device=device)
     step = (stop - start) / div if div > 0 else 0
     y = elementwise("add", elementwise("multiply", i, step), start)
     if endpoint and num > 1:
@@ -205,7 +245,9 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, chunks="auto", *, d
 
 def eye(n_rows, n_cols=None, k=0, dtype=float, chunks="auto", *, device=None) -> Tensor:
     """A 2-D Tensor with ones on diagonal ``k``."""
-    check_device(device)
+    device = check_device(device)
+    if device != "cpu":
+        return to_device(eye(n_rows, n_cols, k=k, dtype=dtype, chunks=chunks), device)
     n_cols = n_rows if n_cols is None else n_cols
     dtype = np.dtype(dtype if dtype is not None else float)
     grid = normalize_chunks(chunks, (n_rows, n_cols), dtype)

@@ -33,7 +33,7 @@ import math
 import numpy as np
 
 from .. import config
-from ..backend import array_module
+from ..backend import array_module, on_module
 
 __all__ = ["FUNCTIONS", "run_program", "region_block", "group_partial", "group_combine", "group_finalize"]
 
@@ -185,6 +185,7 @@ def region_block(program, out_slot, dtype, shape, rows, *leaves):
     sliced into row blocks) or is broadcast / contracted (used whole).
     """
     xp = array_module(*leaves)
+    leaves = on_module(xp, leaves)  # NumPy operands (parameters) of a GPU chunk move to the GPU
     with np.errstate(all="ignore"):
         last = _last_uses(program, len(leaves), (out_slot,))
         if _whole(shape, leaves, len(program) > 1):
@@ -328,6 +329,7 @@ def group_partial(program, specs, axes, shape, rows, *leaves):
     (rows kept), so the chunk is read once for all reductions of the group.
     """
     xp = array_module(*leaves)
+    leaves = on_module(xp, leaves)
     with np.errstate(all="ignore"):
         if _whole(shape, leaves, bool(program) or any(sp[0] in ("var", "logsumexp") for sp in specs)):
             blocks = [leaves]
@@ -371,6 +373,8 @@ def group_partials(program, specs, axes, rows, nleaves, shapes, *leaves):
 def group_combine(specs, *partials):
     """Merge several partials of the same output blocks (one tree level)."""
     xp = array_module(*(a for p in partials for q in p for a in q if not isinstance(a, int)))
+    if xp is not np:
+        partials = [tuple(tuple(on_module(xp, q)) for q in p) for p in partials]
     out = list(partials[0])
     with np.errstate(all="ignore"):
         for p in partials[1:]:

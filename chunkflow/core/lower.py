@@ -22,12 +22,14 @@ from __future__ import annotations
 import itertools
 import math
 
+import dask
 import dask.array as da
 import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 from .. import config
+from ..backend import GPU_ANNOTATIONS, gpu_meta, to_gpu
 from . import kernels
 from .graph import toposort
 from .tensor import Tensor
@@ -68,7 +70,7 @@ class _Lowering:
             if node.op != "reduce":
                 continue
             x = node.inputs[0]
-            gkey = ("rows", x.chunks[0]) if _rows_only(node) else (x.chunks, node.params[1])
+            gkey = (("rows", x.chunks[0]) if _rows_only(node) else (x.chunks, node.params[1])) + (node.device,)
             for members in groups.setdefault(gkey, []):
                 if not any(m.key in anc for m in members):
                     members.append(node)
@@ -85,20 +87,32 @@ class _Lowering:
     def lower(self, node: Tensor) -> da.Array:
         if node.key in self.memo:
             return self.memo[node.key]
-        if node.op == "source":
-            out = self._source(node)
-        elif node.op == "elementwise":
-            out = self._region(node)
-        elif node.op == "reduce":
-            self._group(*self.group_of[node.key][:2])
-            out = self.memo[node.key]
-        elif node.op == "dask":
-            fn, args, kwargs = node.params
-            out = fn(*(self.lower(i) for i in node.inputs), *args, **dict(kwargs))
+        inputs = [self.lower(i) for i in node.inputs]  # before the annotation below: inputs keep their own
+        on_gpu = node.device == "gpu" or any(i.device == "gpu" for i in node.inputs)
+        if not on_gpu or node.op == "source":
+            out = self._lower(node, inputs)
         else:
-            raise ValueError(f"cannot lower op {node.op!r}")
+            # Every layer made for a node that touches GPU chunks runs on GPU workers
+            # (chunkflow.backend); inputs still on the CPU are copied over in tasks of this node's.
+            with dask.annotate(**GPU_ANNOTATIONS):
+                if node.op == "dask" and node.device == "gpu":  # fused kernels convert their own leaves
+                    inputs = [a if i.device == "gpu" else _to_gpu(a) for i, a in zip(node.inputs, inputs)]
+                out = self._lower(node, inputs)
         self.memo[node.key] = out
         return out
+
+    def _lower(self, node, inputs):
+        if node.op == "source":
+            return self._source(node)
+        if node.op == "elementwise":
+            return self._region(node)
+        if node.op == "reduce":
+            self._group(*self.group_of[node.key][:2])
+            return self.memo[node.key]
+        if node.op == "dask":
+            fn, args, kwargs = node.params
+            return fn(*inputs, *args, **dict(kwargs))
+        raise ValueError(f"cannot lower op {node.op!r}")
 
     def _source(self, node):
         kind = node.params[0]
@@ -342,4 +356,11 @@ def _acc_dtype(m):
 
 
 def _meta(node):
+    if node.device == "gpu":
+        return gpu_meta(node.dtype, node.ndim)
     return np.empty((0,) * node.ndim, dtype=node.dtype)
+
+
+def _to_gpu(darr):
+    """``darr``'s blocks copied to the GPU (a CPU input of a GPU node of type "dask")."""
+    return darr.map_blocks(to_gpu, dtype=darr.dtype, meta=gpu_meta(darr.dtype, darr.ndim))

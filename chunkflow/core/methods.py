@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from . import elementwise as ew
-from . import linalg, manipulation, numpy_compat, reductions
+from . import creation, linalg, manipulation, numpy_compat, reductions
 from .tensor import Tensor
 
 
@@ -74,13 +74,7 @@ Tensor.imag = property(lambda self: ew.elementwise("imag", self))
 Tensor.dot = linalg.dot
 
 
-def _to_device(self, device, /, stream=None):
-    if device not in ("cpu", None) and device != self.device:
-        raise ValueError(f"device {device!r} is not available here; this Tensor is on {self.device!r}")
-    return self
-
-
-Tensor.to_device = _to_device
+Tensor.to_device = creation.to_device
 
 
 def _dlpack(self, *, stream=None, max_version=None, dl_device=None, copy=None):

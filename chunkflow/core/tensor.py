@@ -114,7 +114,9 @@ class Tensor:
         return lower([self])[0]
 
     def __array__(self, dtype=None, copy=None):
-        out = np.asarray(self.compute())
+        from ..backend import to_host
+
+        out = np.asarray(to_host(self.compute()))
         return out.astype(dtype, copy=False) if dtype is not None else out
 
     def _scalar(self, kind):
