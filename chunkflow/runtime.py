@@ -129,11 +129,15 @@ def _split(args):
 def compute(*args, scheduler=None, optimize_graph=True):
     """Values of all ``args`` computed in one run that shares their inputs.
 
-    Tensors become NumPy (or CuPy) arrays; other arguments are returned as
-    they are.
+    Tensors become NumPy arrays, or CuPy arrays for Tensors on the GPU; a
+    client without a GPU of its own (a laptop driving a cluster's GPU
+    workers) gets NumPy arrays, copied to the host on the workers. Other
+    arguments are returned as they are.
     """
-    tensors, arrays = _split(args)
     sched = get_scheduler(scheduler)
+    if not isinstance(sched, str):
+        args = _to_client_device(args)
+    tensors, arrays = _split(args)
     optimize_graph = optimize_graph and not _keeps_annotations(arrays, sched)
     with _blas_limit(sched):
         values = iter(_retrying(lambda: dask.compute(*arrays, scheduler=sched, optimize_graph=optimize_graph,
@@ -155,6 +159,15 @@ def persist(*args, scheduler=None):
         else:
             out.append(a)
     return tuple(out)
+
+
+def _to_client_device(values, always=False):
+    """``values`` with GPU Tensors moved to the CPU where this process can't hold CuPy arrays (or ``always``)."""
+    from .backend import gpu_available
+
+    if not always and gpu_available():
+        return values
+    return [v.to_device("cpu") if isinstance(v, Tensor) and v.device == "gpu" else v for v in values]
 
 
 def _annotated_keys(arrays) -> set:
@@ -209,7 +222,8 @@ class Compiled:
         from dask._task_spec import convert_legacy_graph
         from dask.highlevelgraph import HighLevelGraph
 
-        arrays = lower(list(outputs))
+        # outputs come back to the client as NumPy, copied off the GPU on the workers
+        arrays = lower(_to_client_device(list(outputs), always=True))
         graph = HighLevelGraph.merge(*(a.__dask_graph__() for a in arrays))
         self._graph = convert_legacy_graph(dict(graph))
         self._gpu_keys = _annotated_keys(arrays)  # their tasks must run on GPU workers
