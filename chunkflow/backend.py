@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = [
     "array_module", "device_of", "normalize_device", "gpu_available", "gpu_unavailable_reason",
-    "require_gpu", "to_gpu", "to_cpu", "to_host", "on_module", "GPU_ANNOTATIONS", "GPU_INSTALL_HINT",
+    "require_gpu", "requested_device", "to_gpu", "to_cpu", "to_host", "on_module", "GPU_ANNOTATIONS", "GPU_INSTALL_HINT",
     "gpu_meta",
 ]
 
@@ -123,6 +123,21 @@ def _cluster_has_gpu_workers() -> bool:
     except TypeError:  # older distributed: no n_workers argument
         workers = client.scheduler_info()["workers"].values()
     return any(w.get("resources", {}).get("GPU", 0) >= 1 for w in workers)
+
+
+def requested_device(device, what: str) -> str:
+    """``"cpu"`` or ``"gpu"`` for the ``device=`` argument of ``what`` (a function or method name).
+
+    Checked before any work: an unknown name is a ValueError naming ``what``;
+    ``"gpu"`` where no GPU can run it is ``require_gpu``'s RuntimeError.
+    """
+    try:
+        device = normalize_device(device)
+    except ValueError as e:
+        raise ValueError(f"{what}: {e}") from None
+    if device == "gpu":
+        require_gpu(f"{what}(device='gpu')")
+    return device
 
 
 def gpu_meta(dtype, ndim: int):

@@ -167,7 +167,10 @@ def _block_leaves(leaves, rows, sl):
 
 
 def _whole(shape, leaves, temporaries: bool) -> bool:
-    """Whether to run a chunk whole: row blocks only pay when it would make temporaries.
+    """Whether to run a NumPy chunk whole: row blocks only pay when it would make temporaries.
+
+    GPU chunks always run whole: a GPU has no cache-sized sweet spot to aim
+    for, and each row block would cost a kernel launch per instruction.
 
     ``shape`` is None when the chunk's length is unknown until it runs (after a
     boolean mask): such chunks run whole.
@@ -188,7 +191,7 @@ def region_block(program, out_slot, dtype, shape, rows, *leaves):
     leaves = on_module(xp, leaves)  # NumPy operands (parameters) of a GPU chunk move to the GPU
     with np.errstate(all="ignore"):
         last = _last_uses(program, len(leaves), (out_slot,))
-        if _whole(shape, leaves, len(program) > 1):
+        if xp is not np or _whole(shape, leaves, len(program) > 1):
             env = run_program(program, leaves, xp, last)
             return _as_block(xp, env[out_slot], shape, dtype)
         out = xp.empty(shape, dtype=dtype)
@@ -331,7 +334,8 @@ def group_partial(program, specs, axes, shape, rows, *leaves):
     xp = array_module(*leaves)
     leaves = on_module(xp, leaves)
     with np.errstate(all="ignore"):
-        if _whole(shape, leaves, bool(program) or any(sp[0] in ("var", "logsumexp") for sp in specs)):
+        temporaries = bool(program) or any(sp[0] in ("var", "logsumexp") for sp in specs)
+        if xp is not np or _whole(shape, leaves, temporaries):
             blocks = [leaves]
         else:
             blocks = [_block_leaves(leaves, rows, sl) for sl in _row_slices(shape, leaves, rows)]

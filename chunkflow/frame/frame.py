@@ -35,6 +35,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..backend import requested_device
 from .ops import ColumnOps, unwrap
 from .rows import RowOps
 
@@ -328,15 +329,21 @@ class Frame(ColumnOps, RowOps):
         out = out.to_frame() if isinstance(out, pd.Series) else out
         return pa.Table.from_pandas(out, preserve_index=False)
 
-    def to_tensor(self, columns=None, dtype=None):
+    def to_tensor(self, columns=None, dtype=None, device=None):
         """A 2-D Tensor of the numeric ``columns`` (1-D for a single-column Frame), rows chunked by partition.
 
         The row chunks are the partition lengths, known from metadata when the
         Frame came from Parquet without a row filter; otherwise one counting
         pass runs first. ``dtype`` defaults to NumPy's common type of the
         columns. A Frame straight from a reader builds each block from the
-        file's columns without a pandas DataFrame in between.
+        file's columns without a pandas DataFrame in between. ``device="gpu"``
+        gives CuPy chunks: each block is built on the host as above, then
+        copied to the GPU in its own task.
         """
+        device = requested_device(device, "Frame.to_tensor")  # before the counting pass
+        return self._host_tensor(columns, dtype).to_device(device)
+
+    def _host_tensor(self, columns, dtype):
         from ..core.graph import source_from_dask
 
         frame = self if columns is None else self[columns]
@@ -361,14 +368,17 @@ class Frame(ColumnOps, RowOps):
         one = self._ddf if self.ndim == 1 else self._ddf[self.columns[0]]
         return tuple(int(n) for n in one.map_partitions(len).compute(scheduler=get_scheduler()))
 
-    def to_tensors(self, features, label, dtype=None):
+    def to_tensors(self, features, label, dtype=None, device=None):
         """``(X, y)``: a 2-D Tensor of ``features`` and a 1-D Tensor of ``label`` with the same row chunks.
 
         Both come from one Tensor of the columns ``features + [label]``, so
         computing them together reads each partition once; unknown lengths
         are counted in one pass shared by both. ``X`` has ``dtype`` (default:
-        the features' common type), ``y`` the label's own type.
+        the features' common type), ``y`` the label's own type. With
+        ``device="gpu"`` that one Tensor is copied to the GPU, and ``X`` and
+        ``y`` are sliced from it there.
         """
+        device = requested_device(device, "Frame.to_tensors")
         features = check_columns(features, self.columns)
         (label,) = check_columns(label, self.columns)
         if label in features:
@@ -377,7 +387,7 @@ class Frame(ColumnOps, RowOps):
         x_type = _tensor_dtype(both.dtypes.iloc[:-1], dtype)
         y_type = _tensor_dtype(both.dtypes.iloc[-1:], None)
         frame = Frame(both._ddf, both.count_rows(), both._source)
-        t = frame.to_tensor(dtype=np.result_type(x_type, y_type))
+        t = frame._host_tensor(None, np.result_type(x_type, y_type)).to_device(device)
         X, y = t[:, :len(features)], t[:, len(features)]
         return (X if X.dtype == x_type else X.astype(x_type)), (y if y.dtype == y_type else y.astype(y_type))
 

@@ -3,6 +3,11 @@
 The npy and Zarr readers are the same graph: block ``index`` of the chunk
 grid runs ``read(*args, box)``, where ``box`` holds the block's span on each
 axis. The graph holds only those arguments (URLs, headers, tokens): no data.
+
+Devices: storage is read on the host, so a reader's ``device="gpu"`` reads
+NumPy chunks and moves each to the GPU in the task after its read
+(``to_device``); writers take a GPU Tensor's chunks back to the host in the
+tasks that made them (:func:`host_dask`), so no write task handles CuPy.
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from dask.highlevelgraph import HighLevelGraph
 from ..core.graph import source_from_dask
 from ..core.tensor import Tensor
 
-__all__ = ["span", "boxes", "boxed_source", "check_tensor_to_write"]
+__all__ = ["span", "boxes", "boxed_source", "check_tensor_to_write", "host_dask"]
 
 
 def span(blocks, i) -> tuple:
@@ -48,3 +53,10 @@ def check_tensor_to_write(x, url, writer):
     if any(n != n for n in x.shape):  # NaN: a length known only after computing
         raise ValueError(f"cannot write {url!r}: the Tensor has unknown chunk sizes (shape {x.shape}, from "
                          f"boolean indexing or similar); call x = x.compute_chunk_sizes() first")
+
+
+def host_dask(x):
+    """``x`` as a dask array of NumPy blocks: a GPU Tensor's chunks are copied to the host first."""
+    if x.device == "gpu":
+        x = x.to_device("cpu")
+    return x.to_dask()

@@ -28,6 +28,10 @@ futures and fetched in order, one at a time (bands finished ahead of the
 writer wait on the workers, spilled to disk if need be). A write that fails
 or is killed never makes the final name appear.
 
+``device="gpu"`` reads on the host as above, then copies each chunk to the
+GPU in the task after its read. A GPU Tensor is written from host copies of
+its chunks (see ``blocks.py``).
+
 Object dtypes are refused both ways: their ``.npy`` form is a pickle, and
 loading a pickle can run code.
 """
@@ -48,9 +52,10 @@ from dask.core import flatten
 from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 
+from ..backend import requested_device
 from ..core.chunks import auto_chunks, normalize_chunks
 from ..core.tensor import Tensor
-from .blocks import boxed_source, check_tensor_to_write
+from .blocks import boxed_source, check_tensor_to_write, host_dask
 from .fs import atomic_file, storage_errors, url_to_fs
 
 __all__ = ["from_npy", "to_npy", "NpyHeader", "parse_header", "header_bytes"]
@@ -170,14 +175,17 @@ def _read_header(fs, path, url):
 
 
 # ------------------------------------------------------------------ reading
-def from_npy(url, chunks="auto", storage_options=None) -> Tensor:
+def from_npy(url, chunks="auto", storage_options=None, device=None) -> Tensor:
     """A Tensor reading the ``.npy`` file at ``url`` chunk by chunk (byte ranges, no full download).
 
     ``chunks`` is ``"auto"`` (row chunks from the memory budget; column chunks
     for Fortran-order files, so each chunk is one byte range), an int, a tuple
-    or a dict, as for :func:`chunkflow.from_array`.
+    or a dict, as for :func:`chunkflow.from_array`. ``device="gpu"`` gives
+    CuPy chunks (read on the host, then copied to the GPU chunk by chunk);
+    ``None`` or ``"cpu"`` gives NumPy chunks.
     """
     url = os.fspath(url) if isinstance(url, os.PathLike) else url
+    device = requested_device(device, "from_npy")
     fs, path = url_to_fs(url, storage_options)
     with storage_errors(url, fs):
         header, info = _read_header(fs, path, url)
@@ -189,7 +197,8 @@ def from_npy(url, chunks="auto", storage_options=None) -> Tensor:
     grid = _grid(chunks, header)
     token = tokenize(url, storage_options, header, grid, size, info.get("mtime"), info.get("ETag"),
                      str(info.get("LastModified")))
-    return boxed_source(f"from-npy-{token}", grid, header.dtype, _read_chunk, url, storage_options, header)
+    x = boxed_source(f"from-npy-{token}", grid, header.dtype, _read_chunk, url, storage_options, header)
+    return x.to_device(device)
 
 
 def _grid(chunks, header):
@@ -282,10 +291,11 @@ def to_npy(x, url, overwrite=False, storage_options=None) -> None:
     The file appears under its final name only once it is complete; an
     existing file is refused unless ``overwrite=True``. Chunks split along
     trailing axes are first joined into whole row bands (C order is row-major).
+    A GPU Tensor's chunks are copied to the host in their tasks first.
     """
     url = os.fspath(url) if isinstance(url, os.PathLike) else url
     _check_writable(x, url)
-    darr = x.to_dask()
+    darr = host_dask(x)
     if darr.ndim > 1 and any(len(c) > 1 for c in darr.chunks[1:]):
         darr = darr.rechunk({axis: -1 for axis in range(1, darr.ndim)})
     (darr,) = dask.optimize(darr)
@@ -324,8 +334,6 @@ class _Sink:
         return self.token
 
     def append(self, block):
-        if type(block).__module__.startswith("cupy"):
-            block = block.get()
         block = np.ascontiguousarray(block, dtype=self.dtype)
         with self.cond:
             self.writing = True

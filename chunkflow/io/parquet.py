@@ -57,6 +57,7 @@ from dask.highlevelgraph import HighLevelGraph
 from .. import config
 from ..core.tensor import Tensor
 from ..frame.frame import Frame, building, check_columns
+from .blocks import host_dask
 from .fs import begin_dataset, check_complete, commit_dataset, storage_errors, url_to_fs
 
 __all__ = [
@@ -557,7 +558,8 @@ def _write_block(block, fs, path, names, options):
 def write_tensor(tensor, url, columns=None, overwrite=False, storage_options=None, **options):
     """Write a 1-D or 2-D Tensor as a Parquet dataset, one file per row chunk; columns named ``columns``.
 
-    Column names default to ``c0, c1, ...``; returns the number of rows written.
+    Column names default to ``c0, c1, ...``; returns the number of rows written. A GPU
+    Tensor's chunks are copied to the host in their tasks first.
     """
     if not isinstance(tensor, Tensor):
         raise TypeError(f"write_tensor takes a chunkflow Tensor, got {type(tensor).__name__}")
@@ -570,7 +572,7 @@ def write_tensor(tensor, url, columns=None, overwrite=False, storage_options=Non
         raise ValueError(f"columns must be {ncols} distinct names (one per column of shape {tensor.shape}), "
                          f"got {columns!r}")
     fs, path = url_to_fs(url, storage_options)
-    darr = tensor.to_dask()
+    darr = host_dask(tensor)
     if darr.ndim == 2:
         darr = darr.rechunk({1: -1})
     write = dask.delayed(_write_block, pure=False)

@@ -24,6 +24,10 @@ leaves ``_INCOMPLETE``: zarr itself finds no array there, and
 ``overwrite=True``. The Zarr chunks are the Tensor's chunks when they are
 regular (equal blocks, a smaller last one); an irregular grid is first
 rechunked to its largest block per axis.
+
+``device="gpu"`` reads on the host, then copies each chunk to the GPU in the
+task after its read; a GPU Tensor is written from host copies of its chunks
+(see ``blocks.py``).
 """
 from __future__ import annotations
 
@@ -37,9 +41,10 @@ from dask.core import flatten
 from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 
+from ..backend import requested_device
 from ..core.chunks import normalize_chunks
 from ..core.tensor import Tensor
-from .blocks import boxed_source, boxes, check_tensor_to_write
+from .blocks import boxed_source, boxes, check_tensor_to_write, host_dask
 from .fs import begin_dataset, check_complete, commit_dataset, storage_errors, url_to_fs
 
 __all__ = ["from_zarr", "to_zarr"]
@@ -84,13 +89,16 @@ def _protocols(fs):
 
 
 # ------------------------------------------------------------------ reading
-def from_zarr(url, component=None, chunks=None, storage_options=None) -> Tensor:
+def from_zarr(url, component=None, chunks=None, storage_options=None, device=None) -> Tensor:
     """A Tensor reading the Zarr array at ``url`` (or at ``component`` inside the group at ``url``).
 
     ``chunks=None`` uses the array's own chunks (shards, if sharded); other
     values are as for :func:`chunkflow.from_array` (best as multiples of them).
+    ``device="gpu"`` gives CuPy chunks (read on the host, then copied to the
+    GPU chunk by chunk); ``None`` or ``"cpu"`` gives NumPy chunks.
     """
     url = os.fspath(url) if isinstance(url, os.PathLike) else url
+    device = requested_device(device, "from_zarr")
     if component is not None and not isinstance(component, str):
         raise TypeError(f"component must be a path string inside {url!r}, got {component!r}")
     full = _join(url, component or "")
@@ -110,7 +118,7 @@ def from_zarr(url, component=None, chunks=None, storage_options=None) -> Tensor:
     token = tokenize(full, storage_options, json.dumps(arr.metadata.to_dict(), default=str, sort_keys=True))
     name = f"from-zarr-{tokenize(token, grid)}"
     _SOURCES[name] = _where(fs, path)
-    return boxed_source(name, grid, dtype, _read_chunk, full, storage_options, token)
+    return boxed_source(name, grid, dtype, _read_chunk, full, storage_options, token).to_device(device)
 
 
 def _check_is_array(fs, root, path, url, component, storage_options):
@@ -179,11 +187,12 @@ def to_zarr(x, url, overwrite=False, storage_options=None) -> None:
     an axis equal but a smaller last one); otherwise ``x`` is first rechunked
     to a regular grid of its largest block per axis. An existing dataset is
     refused unless ``overwrite=True``. A failed write leaves an incomplete
-    dataset that readers refuse (see the module docstring).
+    dataset that readers refuse (see the module docstring). A GPU Tensor's
+    chunks are copied to the host in their tasks first.
     """
     url = os.fspath(url) if isinstance(url, os.PathLike) else url
     _check_writable(x, url)
-    darr = x.to_dask()
+    darr = host_dask(x)
     chunk_shape = _regular_chunk_shape(darr.chunks)
     if darr.chunks != normalize_chunks(chunk_shape, darr.shape, darr.dtype):
         darr = darr.rechunk(chunk_shape)
@@ -262,8 +271,6 @@ def _write_chunk(url, storage_options, metadata, box, block) -> int:
         store = _store(fs, path, url, storage_options, False)
         zarr = _zarr()
         arr = zarr.Array(zarr.AsyncArray(json.loads(metadata), zarr.storage.StorePath(store, "")))
-        if type(block).__module__.startswith("cupy"):
-            block = block.get()
         arr[tuple(slice(a, b) for a, b in box)] = block
     return 1
 

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 import chunkflow as cf
+from chunkflow.backend import gpu_available
 from chunkflow.frame import ColumnNotFoundError, check_columns
 
 
@@ -145,6 +146,28 @@ def test_to_tensors_share_one_counting_pass():
         f2.to_tensors(["a", "b"], "a")
     with pytest.raises(TypeError, match=r"\['s'\] are not numeric"):
         f2.to_tensors(["s"], "a")
+
+
+def test_device_is_checked_before_the_counting_pass_and_cpu_is_the_default():
+    from .test_encode import _counted
+
+    df = _df(60)
+    f, calls = _counted(df, 3)
+    f = f[f["a"] % 4 != 0]  # a row filter: lengths unknown, so to_tensor would count them first
+    with pytest.raises(ValueError, match="Frame.to_tensor: unknown device 'bogus'"):
+        f.to_tensor(["a", "b"], device="bogus")
+    with pytest.raises(ValueError, match="Frame.to_tensors: unknown device 'bogus'"):
+        f.to_tensors(["a"], "b", device="bogus")
+    if not gpu_available():
+        with pytest.raises(RuntimeError, match=r"Frame.to_tensors\(device='gpu'\) needs a GPU"):
+            f.to_tensors(["a"], "b", device="gpu")
+    assert calls == []  # nothing was read or counted
+    g = cf.from_pandas(df, npartitions=3)
+    t = g.to_tensor(["a", "b"])
+    assert g.to_tensor(["a", "b"], device="cpu").key == t.key and t.device == "cpu"
+    (x, y), (x2, y2) = g.to_tensors(["a"], "b"), g.to_tensors(["a"], "b", device="cpu")
+    assert (x2.key, y2.key) == (x.key, y.key) and x2.device == y2.device == "cpu"
+    assert g["b"].to_tensor(device=None).key == g["b"].to_tensor().key  # a Series too
 
 
 def test_from_dask_dispatches_on_type():

@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import chunkflow as cf
+from chunkflow.backend import gpu_available
 from chunkflow.io import npy
 from tests.helpers import array_and_grid, check_process_cluster_round_trip
 
@@ -368,3 +369,19 @@ def test_read_and_write_on_a_process_cluster_from_s3(s3):
         lambda: cf.from_npy(f"{bucket}/a.npy", chunks=(50, -1), storage_options=options),
         lambda y: (y * 1.0).to_npy(f"{bucket}/b.npy", storage_options=options),
         lambda: np.load(io.BytesIO(fsspec.filesystem("s3", **options).cat_file(f"{bucket}/b.npy"))), a)
+
+
+# ------------------------------------------------------------------ devices
+def test_device_is_checked_before_reading_and_cpu_is_the_default(tmp_path):
+    with pytest.raises(ValueError, match="from_npy: unknown device 'bogus'"):
+        cf.from_npy(str(tmp_path / "missing.npy"), device="bogus")  # before the missing file is noticed
+    a = np.arange(24.0).reshape(6, 4)
+    np.save(tmp_path / "a.npy", a)
+    x = cf.from_npy(str(tmp_path / "a.npy"), chunks=(2, 4))
+    for same in (None, "cpu", "CPU"):
+        y = cf.from_npy(str(tmp_path / "a.npy"), chunks=(2, 4), device=same)
+        assert y.device == "cpu" and y.key == x.key  # the very same graph as without device=
+    np.testing.assert_array_equal(y.compute(), a)
+    if not gpu_available():
+        with pytest.raises(RuntimeError, match=r"from_npy\(device='gpu'\) needs a GPU"):
+            cf.from_npy(str(tmp_path / "missing.npy"), device="gpu")  # said before the file is looked for

@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import chunkflow as cf
+from chunkflow.backend import gpu_available
 from chunkflow.io.fs import INCOMPLETE, SUCCESS
 
 
@@ -280,6 +281,23 @@ def test_tensor_to_parquet(tmp_path):
         t.to_parquet(str(tmp_path / "u"), columns=["p"])
     with pytest.raises(ValueError, match="1 or 2 axes"):
         cf.zeros((2, 2, 2)).to_parquet(str(tmp_path / "u"))
+
+
+def test_to_tensor_device_is_checked_first_and_cpu_is_the_default(tmp_path):
+    _wide(tmp_path / "w.parquet", ncols=3, nrows=500, row_group_size=200)
+    f = cf.read_parquet(str(tmp_path / "w.parquet"))
+    with pytest.raises(ValueError, match="Frame.to_tensor: unknown device 'bogus'"):
+        f.to_tensor(device="bogus")
+    with pytest.raises(ValueError, match="Frame.to_tensors: unknown device 'tpu'"):
+        f.to_tensors(["c0", "c1"], "c2", device="tpu")
+    t = f.to_tensor(dtype="float32")  # straight from Arrow (ParquetSource), no pandas in between
+    same = f.to_tensor(dtype="float32", device="cpu")
+    assert same.device == "cpu" and same.key == t.key
+    (x, y), (x2, y2) = f.to_tensors(["c0", "c1"], "c2"), f.to_tensors(["c0", "c1"], "c2", device="cpu")
+    assert (x2.key, y2.key) == (x.key, y.key)
+    if not gpu_available():
+        with pytest.raises(RuntimeError, match=r"Frame.to_tensor\(device='gpu'\) needs a GPU"):
+            f.to_tensor(device="gpu")
 
 
 def test_refuses_to_overwrite_unless_asked(tmp_path):

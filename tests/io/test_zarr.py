@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 
 import chunkflow as cf
+from chunkflow.backend import gpu_available
 from tests.helpers import array_and_grid, check_process_cluster_round_trip
 
 zarr = pytest.importorskip("zarr", minversion="3")
@@ -214,6 +215,22 @@ def test_bad_input_names_the_url_and_the_fix(tmp_path):
     assert not (tmp_path / "obj").exists()
     with pytest.raises(TypeError, match="Tensor"):
         cf.io.to_zarr(np.zeros(3), str(tmp_path / "n"))
+
+
+# ------------------------------------------------------------------ devices
+def test_device_is_checked_before_reading_and_cpu_is_the_default(tmp_path):
+    with pytest.raises(ValueError, match="from_zarr: unknown device 'bogus'"):
+        cf.from_zarr(str(tmp_path / "missing"), device="bogus")  # before the missing array is noticed
+    a = np.arange(60, dtype=np.int32).reshape(12, 5)
+    cf.from_array(a, chunks=(5, 5)).to_zarr(str(tmp_path / "z"))
+    x = cf.from_zarr(str(tmp_path / "z"))
+    for same in (None, "cpu"):
+        y = cf.from_zarr(str(tmp_path / "z"), device=same)
+        assert y.device == "cpu" and y.key == x.key  # the very same graph as without device=
+    np.testing.assert_array_equal(y.compute(), a)
+    if not gpu_available():
+        with pytest.raises(RuntimeError, match=r"from_zarr\(device='gpu'\) needs a GPU"):
+            cf.from_zarr(str(tmp_path / "missing"), device="gpu")
 
 
 # ------------------------------------------------------------------ real S3
