@@ -4,7 +4,9 @@
 (``init``/``update``; L-BFGS as ``minimize``), ``schedules`` learning-rate
 schedules, ``losses`` losses and penalties written with chunkflow ops, and
 ``train.minimize`` the full-batch loop that compiles the value-and-gradient
-graph once and re-runs it with new parameters each step.
+graph once and re-runs it with new parameters each step. Data may be chunked
+on GPUs; parameters and fitted attributes stay NumPy on the client, and the
+estimators take ``device=None|'cpu'|'gpu'`` (``device.py``).
 """
 from . import losses, optim, schedules
 from .lbfgs import LBFGS

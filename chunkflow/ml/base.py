@@ -18,7 +18,9 @@ frame    anything with ``to_tensor``       lazy ``Tensor``
 
 NumPy input goes through scikit-learn's own ``validate_data`` first, so the
 messages and checks of ``check_estimator`` hold; then it becomes a Tensor
-and the fit runs on chunkflow like any chunked input.
+and the fit runs on chunkflow like any chunked input. An estimator's
+``device`` parameter (None, 'cpu', 'gpu'; see ``device.py``) is checked here
+too, and the Tensor moved to that device: one code path for every estimator.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import numpy as np
 
 from ..core.creation import from_array, from_dask
 from ..core.tensor import Tensor
+from .device import fetch, fit_device, place
 
 __all__ = ["input_kind", "as_tensor_input", "as_output", "check_feature_count", "check_feature_names",
            "NotFittedError"]
@@ -81,7 +84,7 @@ def as_tensor_input(X, columns=None, dtype=np.float64, name="X") -> tuple[Tensor
 def as_output(result: Tensor, kind: str):
     """``result`` in the type matching the input kind: computed for numpy, lazy otherwise."""
     if kind == "numpy":
-        return np.asarray(result.compute())
+        return np.asarray(fetch(result))
     if kind == "dask":
         return result.to_dask()
     return result
@@ -129,8 +132,11 @@ def validate_X(estimator, X, *, reset: bool, allow_nan: bool = False, dtype=np.f
     values are only known when it runs, so ``finite`` is a lazy per-column
     "all finite" Tensor for the caller to compute in its own first pass and
     hand to :func:`check_finite` (``None`` when nothing is left to check).
-    ``reset=True`` (in ``fit``) records ``n_features_in_``.
+    ``reset=True`` (in ``fit``) records ``n_features_in_``. The tensor is on
+    the estimator's ``device`` (checked first: ValueError for an unknown one,
+    RuntimeError for 'gpu' without one).
     """
+    device = fit_device(estimator)
     kind = input_kind(X)
     if kind == "numpy":
         from sklearn.utils.validation import validate_data
@@ -139,7 +145,7 @@ def validate_X(estimator, X, *, reset: bool, allow_nan: bool = False, dtype=np.f
                             ensure_all_finite="allow-nan" if allow_nan else False)
         if not allow_nan:
             check_finite(np.isfinite(arr).all(axis=0))
-        return from_array(arr), kind, None
+        return place(from_array(arr), device), kind, None
     t, kind = as_tensor_input(X, columns=columns, dtype=dtype)
     if t.ndim != 2:
         raise ValueError(f"Expected a 2D array (samples x features), got a Tensor of shape {t.shape}; "
@@ -158,6 +164,7 @@ def validate_X(estimator, X, *, reset: bool, allow_nan: bool = False, dtype=np.f
     else:
         check_feature_names(estimator, X, columns)
         check_feature_count(estimator, t.shape[1])
+    t = place(t, device)
     finite = None
     if not allow_nan:
         from ..core.elementwise import UFUNCS

@@ -22,7 +22,9 @@ Passes over X for ``KMeans.fit`` (chunked input):
   centers, skipped when the last iteration moved no center.
 
 Empty clusters keep their previous center (scikit-learn moves them to far
-points, which needs another pass).
+points, which needs another pass). ``device='gpu'`` moves the data to the GPU
+(``_lloyd_block`` runs on CuPy chunks as on NumPy ones); the centers stay
+NumPy on the client.
 """
 from __future__ import annotations
 
@@ -38,8 +40,9 @@ from ..core.manipulation import concatenate
 from ..core.reductions import argmin
 from ..core.reductions import min as cmin
 from ..core.tensor import Tensor
-from ..runtime import Compiled, compute
+from ..backend import array_module
 from .base import as_output, check_finite, check_fitted, validate_X
+from .device import Compiled, compute, fetch
 from .persist import ModelFileMixin, register
 
 __all__ = ["KMeans", "MiniBatchKMeans"]
@@ -70,31 +73,34 @@ def _lloyd_block(x, C):
 
     Distances are a matrix product ``x @ C.T`` per row block; the sums are
     ``onehot.T @ x``: two BLAS calls a block, as scikit-learn's Lloyd does.
+    A CuPy chunk runs the same code with CuPy (the centers are moved to its GPU).
     """
-    x = np.asarray(x, dtype=np.float64)
-    C = np.asarray(C, dtype=np.float64)
+    xp = array_module(x, C)
+    x = xp.asarray(x, dtype=np.float64)
+    C = xp.asarray(C, dtype=np.float64)
     k, d = C.shape
     cc = (C * C).sum(axis=1)
-    sums, counts, inertia = np.zeros((k, d)), np.zeros(k), 0.0
+    sums, counts, inertia = xp.zeros((k, d)), xp.zeros(k), xp.zeros(1)
     for s in range(0, x.shape[0], _LLOYD_ROWS):
         b = x[s:s + _LLOYD_ROWS]
         D = b @ C.T
         D *= -2.0
         D += cc
         labels = D.argmin(axis=1)
-        rows = np.arange(len(b))
-        inertia += float(np.maximum(np.einsum("ij,ij->i", b, b) + D[rows, labels], 0.0).sum())
-        onehot = np.zeros((len(b), k))
+        rows = xp.arange(len(b))
+        inertia += xp.maximum(xp.einsum("ij,ij->i", b, b) + D[rows, labels], 0.0).sum()
+        onehot = xp.zeros((len(b), k))
         onehot[rows, labels] = 1.0
         sums += onehot.T @ b
         counts += onehot.sum(axis=0)
-    return np.concatenate([sums.ravel(), counts, [inertia]])[None, :]
+    return xp.concatenate([sums.ravel(), counts, inertia])[None, :]
 
 
 def _dlloyd(x, C):
     k, d = C.shape
+    meta = x._meta if x._meta.dtype == np.float64 else x._meta.astype(np.float64)  # NumPy or CuPy, as x's
     return x.map_blocks(_lloyd_block, C, chunks=((1,) * x.numblocks[0], (k * d + k + 1,)), dtype=np.float64,
-                        meta=np.empty((0, 0), dtype=np.float64))
+                        meta=meta[:0, :0])
 
 
 def _lloyd_outputs(X, C, k):
@@ -145,7 +151,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
 
     def _sample_rows(self, t, m, rs):
         """``m`` random rows of ``t`` as NumPy."""
-        return np.asarray(self._lazy_sample(t, m, rs).compute())
+        return np.asarray(fetch(self._lazy_sample(t, m, rs)))
 
     def _kmeanspp(self, points, rs, weights=None):
         from sklearn.cluster import kmeans_plusplus
@@ -178,7 +184,7 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
     def score(self, X, y=None):
         """Minus the inertia of ``X`` under the fitted centers (higher is better)."""
         t, kind = self._input(X)
-        return -float(_min_sqdist(t, self.cluster_centers_).sum().compute())
+        return -float(fetch(_min_sqdist(t, self.cluster_centers_).sum()))
 
     @property
     def _n_features_out(self):
@@ -192,7 +198,8 @@ class KMeans(ModelFileMixin, _BaseKMeans):
     Parameters follow scikit-learn's ``KMeans``; ``n_init='auto'`` is 1.
     ``oversampling_factor`` and ``init_max_iter`` tune k-means|| (rows
     sampled per round per cluster, and rounds); ``init_sample_size`` is the
-    number of rows k-means++/'random' draw their centers from.
+    number of rows k-means++/'random' draw their centers from. ``device``:
+    None (where the data is), 'cpu' or 'gpu' (the data is moved there).
     Attributes: ``cluster_centers_``, ``labels_`` (lazy for chunked input),
     ``inertia_``, ``n_iter_``, ``n_features_in_``.
     """
@@ -200,7 +207,7 @@ class KMeans(ModelFileMixin, _BaseKMeans):
     _INITS = ("k-means||", "k-means++", "random")
 
     def __init__(self, n_clusters=8, *, init="k-means||", n_init="auto", max_iter=300, tol=1e-4,
-                 random_state=None, oversampling_factor=2.0, init_max_iter=5, init_sample_size=10_000):
+                 random_state=None, oversampling_factor=2.0, init_max_iter=5, init_sample_size=10_000, device=None):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -210,6 +217,7 @@ class KMeans(ModelFileMixin, _BaseKMeans):
         self.oversampling_factor = oversampling_factor
         self.init_max_iter = init_max_iter
         self.init_sample_size = init_sample_size
+        self.device = device
 
     def fit(self, X, y=None):
         """Cluster ``X``; returns self."""
@@ -268,7 +276,7 @@ class KMeans(ModelFileMixin, _BaseKMeans):
         ell = self.oversampling_factor * self.n_clusters
         C = np.asarray(first, dtype=np.float64)
         if cost is None:
-            cost = float(_min_sqdist(t, C).sum().compute())
+            cost = float(fetch(_min_sqdist(t, C).sum()))
         for _ in range(self.init_max_iter):
             if cost <= 0:
                 break
@@ -284,7 +292,7 @@ class KMeans(ModelFileMixin, _BaseKMeans):
             return C[:self.n_clusters] if len(C) == self.n_clusters else _pad(C, self.n_clusters, rs)
         from ..core.numpy_compat import bincount
 
-        weights = bincount(_assign(t, C), minlength=len(C)).compute().astype(np.float64)  # rows per candidate
+        weights = fetch(bincount(_assign(t, C), minlength=len(C))).astype(np.float64)  # rows per candidate
         from sklearn.cluster import KMeans as SKKMeans
 
         local = SKKMeans(self.n_clusters, init="k-means++", n_init=1,
@@ -326,12 +334,13 @@ class MiniBatchKMeans(ModelFileMixin, _BaseKMeans):
     new minimum (by a relative 1e-6) for ``max_no_improvement`` steps, as
     scikit-learn. Initialization is k-means++ on a sample.
     ``inertia_`` and ``labels_`` come from one full pass at the end.
+    ``device``: None (where the data is), 'cpu' or 'gpu'.
     """
 
     _INITS = ("k-means++", "random")
 
     def __init__(self, n_clusters=8, *, init="k-means++", max_iter=100, batch_chunks=1, tol=0.0,
-                 max_no_improvement=10, random_state=None, init_sample_size=10_000):
+                 max_no_improvement=10, random_state=None, init_sample_size=10_000, device=None):
         self.n_clusters = n_clusters
         self.init = init
         self.max_iter = max_iter
@@ -340,6 +349,7 @@ class MiniBatchKMeans(ModelFileMixin, _BaseKMeans):
         self.max_no_improvement = max_no_improvement
         self.random_state = random_state
         self.init_sample_size = init_sample_size
+        self.device = device
 
     def fit(self, X, y=None):
         """Cluster ``X`` by mini-batch steps over random chunk subsets; returns self."""
@@ -389,6 +399,6 @@ class MiniBatchKMeans(ModelFileMixin, _BaseKMeans):
             if no_improvement >= self.max_no_improvement:
                 break
         self.cluster_centers_, self.n_iter_, self.n_steps_ = C, int(np.ceil(it * per / nblocks)), it
-        self.inertia_ = float(_min_sqdist(t, C).sum().compute())
+        self.inertia_ = float(fetch(_min_sqdist(t, C).sum()))
         self.labels_ = as_output(_assign(t, C), kind)
         return self

@@ -31,8 +31,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 
-from ..runtime import compute
 from .base import as_output, check_finite, check_fitted, validate_X
+from .device import compute, fetch, fit_device, place
 from .persist import ModelFileMixin, register
 
 __all__ = ["PCA", "TruncatedSVD"]
@@ -89,10 +89,12 @@ class PCA(ModelFileMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
     of the probabilistic PCA model, as scikit-learn. 'randomized' is
     approximate (subspace iteration): like scikit-learn's, its accuracy
     depends on how fast the spectrum decays and on ``iterated_power``.
+    ``device``: None (where the data is), 'cpu' or 'gpu' (the data is moved
+    there; the components are NumPy).
     """
 
     def __init__(self, n_components=None, *, whiten=False, svd_solver="auto", n_oversamples=10,
-                 iterated_power="auto", random_state=None, copy=True):
+                 iterated_power="auto", random_state=None, copy=True, device=None):
         self.n_components = n_components
         self.whiten = whiten
         self.svd_solver = svd_solver
@@ -100,6 +102,7 @@ class PCA(ModelFileMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         self.iterated_power = iterated_power
         self.random_state = random_state
         self.copy = copy
+        self.device = device
 
     def _check(self, n, d):
         nc = self.n_components
@@ -224,7 +227,7 @@ class PCA(ModelFileMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
     def score(self, X, y=None):
         """Average log-likelihood of the rows of ``X`` (a float)."""
         ll = self.score_samples(X)
-        return float(np.mean(ll) if isinstance(ll, np.ndarray) else np.asarray(ll.mean().compute()))
+        return float(np.mean(ll) if isinstance(ll, np.ndarray) else fetch(ll.mean()))
 
     def inverse_transform(self, X):
         """Back to feature space: ``X @ components_ + mean_`` (undoing whitening first)."""
@@ -232,6 +235,7 @@ class PCA(ModelFileMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         from .base import as_tensor_input
 
         t, kind = as_tensor_input(X)
+        t = place(t, fit_device(self))
         if t.ndim != 2 or t.shape[1] != self.n_components_:
             raise ValueError(f"X has {t.shape[-1]} features, but {type(self).__name__}.inverse_transform "
                              f"expects {self.n_components_} (n_components_)")
@@ -255,16 +259,18 @@ class TruncatedSVD(ModelFileMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
     pass for the Gram matrix ``X^T X`` and ``eigh`` (for up to a few
     thousand features). ``explained_variance_`` is the variance of each
     column of ``transform(X)``, computed from the column means of X.
+    ``device``: None (where the data is), 'cpu' or 'gpu'.
     """
 
     def __init__(self, n_components=2, *, algorithm="randomized", n_iter=5, n_oversamples=10,
-                 random_state=None, tol=0.0):
+                 random_state=None, tol=0.0, device=None):
         self.n_components = n_components
         self.algorithm = algorithm
         self.n_iter = n_iter
         self.n_oversamples = n_oversamples
         self.random_state = random_state
         self.tol = tol
+        self.device = device
 
     def fit(self, X, y=None):
         """Fit the components; returns self."""
@@ -311,7 +317,7 @@ class TruncatedSVD(ModelFileMixin, ClassNamePrefixFeaturesOutMixin, TransformerM
         from .base import as_tensor_input
 
         t, kind = as_tensor_input(X)
-        return as_output(t @ self.components_, kind)
+        return as_output(place(t, fit_device(self)) @ self.components_, kind)
 
     @property
     def _n_features_out(self):

@@ -6,7 +6,7 @@ known before anything runs (ndim, lengths, dtypes), and the expensive checks
 ride on the first pass the solver needs anyway: a NaN or inf in a column
 makes that column's weighted sum of squares non-finite, so
 :func:`moments` finds it for free and only then runs a second pass to name
-the column.
+the column. The Tensors are on the estimator's ``device`` (``device.py``).
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import chunkflow as cf
 from ..core.creation import from_array
 from ..core.tensor import Tensor
 from .base import as_tensor_input, check_feature_count, check_feature_names, input_kind
+from .device import compute, fit_device, place
 
 __all__ = ["FitData", "fit_input", "predict_input", "moments", "class_labels", "check_finite_columns"]
 
@@ -41,7 +42,11 @@ def _row_chunks(X: Tensor):
 
 
 def fit_input(est, X, y, sample_weight=None, *, classifier=False, multi_output=False) -> FitData:
-    """``FitData`` for ``est.fit(X, y, sample_weight)``; sets ``n_features_in_`` (and feature names)."""
+    """``FitData`` for ``est.fit(X, y, sample_weight)``; sets ``n_features_in_`` (and feature names).
+
+    X, y and sample_weight are moved to ``est.device`` (checked first).
+    """
+    device = fit_device(est)
     if y is None:
         raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y is None")
     kind = input_kind(X)
@@ -57,7 +62,8 @@ def fit_input(est, X, y, sample_weight=None, *, classifier=False, multi_output=F
             sw = from_array(swn, chunks=(_row_chunks(Xt),))
         yt = None if classifier else from_array(np.asarray(yn, dtype=np.float64),
                                                 chunks=(_row_chunks(Xt),) + ((-1,) if yn.ndim == 2 else ()))
-        return FitData(Xt, yt, sw, kind, Xt.shape[0], Xt.shape[1], yn)
+        return FitData(place(Xt, device), place(yt, device), place(sw, device), kind, Xt.shape[0], Xt.shape[1],
+                       yn)
     Xt, _ = as_tensor_input(X, dtype=None)
     if Xt.ndim != 2:
         raise ValueError(f"Expected a 2D X (n_samples, n_features), got shape {Xt.shape}; reshape it")
@@ -96,18 +102,21 @@ def fit_input(est, X, y, sample_weight=None, *, classifier=False, multi_output=F
         est.feature_names_in_ = np.asarray([str(c) for c in names], dtype=object)
     elif hasattr(est, "feature_names_in_"):
         del est.feature_names_in_
-    return FitData(Xt, yt, sw, kind, n, d)
+    if yt.dtype.kind in "biuf":  # string labels stay on the CPU (CuPy holds numbers only)
+        yt = place(yt, device)
+    return FitData(place(Xt, device), yt, place(sw, device), kind, n, d)
 
 
 def predict_input(est, X) -> tuple[Tensor, str]:
-    """``(X as a float64 Tensor, kind)`` for predict/transform of a fitted ``est``."""
+    """``(X as a float64 Tensor on est.device, kind)`` for predict/transform of a fitted ``est``."""
     from sklearn.utils.validation import check_is_fitted, validate_data
 
     check_is_fitted(est)
+    device = fit_device(est)
     kind = input_kind(X)
     if kind == "numpy":
         Xn = validate_data(est, X, dtype=[np.float64, np.float32], reset=False)
-        return from_array(np.asarray(Xn, dtype=np.float64)), kind
+        return place(from_array(np.asarray(Xn, dtype=np.float64)), device), kind
     check_feature_names(est, X)
     Xt, _ = as_tensor_input(X, dtype=None)
     if Xt.ndim != 2:
@@ -115,7 +124,7 @@ def predict_input(est, X) -> tuple[Tensor, str]:
     check_feature_count(est, Xt.shape[1])
     if len(Xt.chunks[1]) > 1:
         Xt = Xt.rechunk((Xt.chunks[0], -1))
-    return (Xt if Xt.dtype == np.float64 else Xt.astype(np.float64)), kind
+    return place(Xt if Xt.dtype == np.float64 else Xt.astype(np.float64), device), kind
 
 
 def moments(data: FitData, extra=()):
@@ -126,7 +135,7 @@ def moments(data: FitData, extra=()):
     X, sw = data.X, data.sw
     Xw = X if sw is None else X * sw[:, None]
     S = float(data.n) if sw is None else sw.sum()
-    out = cf.compute(S, Xw.sum(axis=0), (Xw * X).sum(axis=0), *extra)
+    out = compute(S, Xw.sum(axis=0), (Xw * X).sum(axis=0), *extra)
     S, sx, sxx = float(out[0]), out[1], out[2]
     if not (np.isfinite(S) and np.all(np.isfinite(sx)) and np.all(np.isfinite(sxx))):
         check_finite_columns(data)
@@ -143,7 +152,7 @@ def check_finite_columns(data: FitData, y=True):
     check_y = y and data.y is not None and data.y.dtype.kind == "f"
     if check_y:
         parts.append(cf.isfinite(data.y).all())
-    ok = cf.compute(*parts)
+    ok = compute(*parts)
     bad = np.flatnonzero(~np.asarray(ok[0]))
     if bad.size:
         raise ValueError(f"Input X contains NaN or infinity in column {int(bad[0])}"
@@ -173,7 +182,7 @@ def class_labels(data: FitData, unique=None):
     else:
         if unique is None:
             u = cf.unique_counts(data.y)
-            unique = cf.compute(u.values, u.counts)
+            unique = compute(u.values, u.counts)
         classes, counts = unique
         index = None
         if classes.dtype.kind == "f":

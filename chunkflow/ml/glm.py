@@ -14,6 +14,7 @@ import chunkflow as cf
 
 from . import _validate as check
 from .base import as_output, as_tensor_input
+from .device import compute
 from .fit_input import fit_input, moments
 from .glm_solver import GLMProblem, _tweedie, family, log_mean, solve
 from .linear import LinearModel
@@ -92,22 +93,23 @@ class _GLMRegressor(RegressorMixin, LinearModel):
         eta, _ = self._eta(X)
         y, _ = as_tensor_input(y, name="y")
         sw = None if sample_weight is None else as_tensor_input(sample_weight, name="sample_weight")[0]
-        S, sy = cf.compute(float(y.shape[0]) if sw is None else sw.sum(), y.sum() if sw is None else (y * sw).sum())
+        S, sy = compute(float(y.shape[0]) if sw is None else sw.sum(), y.sum() if sw is None else (y * sw).sum())
         m = float(sy) / float(S)
         eta0 = m if self._identity_link() else float(np.log(m))
         dev = self._family().half_deviance
         w = 1.0 if sw is None else sw
-        num, den = cf.compute((dev(eta, y) * w).sum(), (dev(cf.full_like(y, eta0), y) * w).sum())
+        num, den = compute((dev(eta, y) * w).sum(), (dev(cf.full_like(y, eta0), y) * w).sum())
         return float(1.0 - num / den) if den > 0 else (1.0 if num == 0 else 0.0)
 
 
-def _init(self, alpha, fit_intercept, solver, max_iter, tol, verbose):
+def _init(self, alpha, fit_intercept, solver, max_iter, tol, verbose, device):
     self.alpha = alpha
     self.fit_intercept = fit_intercept
     self.solver = solver
     self.max_iter = max_iter
     self.tol = tol
     self.verbose = verbose
+    self.device = device
 
 
 @register
@@ -117,8 +119,9 @@ class PoissonRegressor(_GLMRegressor):
     solver: 'auto' (Newton up to 1000 features, else L-BFGS), 'newton', 'lbfgs'.
     """
 
-    def __init__(self, *, alpha=1.0, fit_intercept=True, solver="auto", max_iter=100, tol=1e-4, verbose=0):
-        _init(self, alpha, fit_intercept, solver, max_iter, tol, verbose)
+    def __init__(self, *, alpha=1.0, fit_intercept=True, solver="auto", max_iter=100, tol=1e-4, verbose=0,
+                 device=None):
+        _init(self, alpha, fit_intercept, solver, max_iter, tol, verbose, device)
 
     def _family(self):
         return family("poisson")
@@ -133,8 +136,9 @@ class PoissonRegressor(_GLMRegressor):
 class GammaRegressor(_GLMRegressor):
     """Gamma regression with a log link (positive, skewed targets), scikit-learn's objective; y > 0."""
 
-    def __init__(self, *, alpha=1.0, fit_intercept=True, solver="auto", max_iter=100, tol=1e-4, verbose=0):
-        _init(self, alpha, fit_intercept, solver, max_iter, tol, verbose)
+    def __init__(self, *, alpha=1.0, fit_intercept=True, solver="auto", max_iter=100, tol=1e-4, verbose=0,
+                 device=None):
+        _init(self, alpha, fit_intercept, solver, max_iter, tol, verbose, device)
 
     def _family(self):
         return family("gamma")
@@ -150,10 +154,10 @@ class TweedieRegressor(_GLMRegressor):
     2 (Gamma), > 2 (e.g. 3, inverse Gaussian), with a log link except for power 0 (link='auto')."""
 
     def __init__(self, *, power=0.0, alpha=1.0, fit_intercept=True, link="auto", solver="auto", max_iter=100,
-                 tol=1e-4, verbose=0):
+                 tol=1e-4, verbose=0, device=None):
         self.power = power
         self.link = link
-        _init(self, alpha, fit_intercept, solver, max_iter, tol, verbose)
+        _init(self, alpha, fit_intercept, solver, max_iter, tol, verbose, device)
 
     def _power(self):
         p = check.number("power", self.power)

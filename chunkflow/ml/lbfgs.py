@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from ..backend import to_host
 from . import _validate as check
 from .result import MinimizeResult
 from .tree import ravel
@@ -68,7 +69,7 @@ class LBFGS:
 
         def fg(v):
             counter[0] += 1
-            value, grads = fun(unravel(v))
+            value, grads = to_host(fun(unravel(v)))  # CuPy results (GPU data) as NumPy
             g, _ = ravel(grads)
             if g.shape != v.shape:
                 raise ValueError(f"fun returned a gradient with {g.size} entries for {v.size} parameters")

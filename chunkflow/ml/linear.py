@@ -27,6 +27,7 @@ import chunkflow as cf
 from . import _validate as check
 from .base import as_output
 from .cd import enet_quadratic
+from .device import compute, fetch
 from .fit_input import FitData, check_finite_columns, fit_input, predict_input
 from .glm_solver import FAMILIES, GLMProblem, solve
 from .persist import ModelFileMixin, register
@@ -37,7 +38,11 @@ GRAM_MAX_FEATURES = 4000
 
 
 class LinearModel(ModelFileMixin, BaseEstimator):
-    """Shared predict/decision plumbing: ``X @ coef_.T + intercept_``, lazy for chunked input."""
+    """Shared predict/decision plumbing: ``X @ coef_.T + intercept_``, lazy for chunked input.
+
+    Every linear model takes ``device``: None (where the data is), 'cpu' or
+    'gpu' (fit and predict move the data there; the parameters stay NumPy).
+    """
 
     def _linear(self, X):
         Xt, kind = predict_input(self, X)
@@ -58,7 +63,7 @@ class _Regressor(MultiOutputMixin, RegressorMixin, LinearModel):
         if kind == "numpy":
             from sklearn.metrics import r2_score
 
-            return float(r2_score(y, np.asarray(pred.compute()), sample_weight=sample_weight))
+            return float(r2_score(y, np.asarray(fetch(pred)), sample_weight=sample_weight))
         return r2_lazy(pred, y, sample_weight)
 
     def _check_common(self):
@@ -75,8 +80,8 @@ def r2_lazy(pred, y, sample_weight=None) -> float:
         pred = pred.reshape((pred.shape[0],))
     sw = None if sample_weight is None else as_tensor_input(sample_weight, name="sample_weight")[0]
     w = 1.0 if sw is None else (sw if y.ndim == 1 else sw[:, None])
-    S, sy, syy, sse = cf.compute(float(y.shape[0]) if sw is None else sw.sum(), (y * w).sum(axis=0),
-                                 (y * y * w).sum(axis=0), (cf.square(y - pred) * w).sum(axis=0))
+    S, sy, syy, sse = compute(float(y.shape[0]) if sw is None else sw.sum(), (y * w).sum(axis=0),
+                              (y * y * w).sum(axis=0), (cf.square(y - pred) * w).sum(axis=0))
     sst = syy - sy * sy / S
     r2 = np.where(sst > 0, 1.0 - sse / np.where(sst > 0, sst, 1.0), np.where(sse == 0, 1.0, 0.0))
     return float(np.mean(r2))
@@ -92,8 +97,8 @@ def gram_pass(data: FitData, fit_intercept=True):
     Xw = X if sw is None else X * sw[:, None]
     yw = y if sw is None else (y * sw if y.ndim == 1 else y * sw[:, None])
     S = float(data.n) if sw is None else sw.sum()
-    S, sx, sy, G, b, yy = cf.compute(S, Xw.sum(axis=0), yw.sum(axis=0), Xw.T @ X, Xw.T @ y,
-                                     (yw * y).sum(axis=0))
+    S, sx, sy, G, b, yy = compute(S, Xw.sum(axis=0), yw.sum(axis=0), Xw.T @ X, Xw.T @ y,
+                                  (yw * y).sum(axis=0))
     S = float(S)
     if not all(np.all(np.isfinite(a)) for a in (S, sx, sy, np.diag(G), yy)):
         check_finite_columns(data)
@@ -162,11 +167,12 @@ class LinearRegression(_Regressor):
     ``n_iter_`` (1 for the direct solve), ``n_features_in_``.
     """
 
-    def __init__(self, *, fit_intercept=True, solver="auto", tol=1e-10, max_iter=1000):
+    def __init__(self, *, fit_intercept=True, solver="auto", tol=1e-10, max_iter=1000, device=None):
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.tol = tol
         self.max_iter = max_iter
+        self.device = device
 
     def fit(self, X, y, sample_weight=None):
         """Fit on ``X`` (n, d) and ``y`` (n,) or (n, k); any input kind. Returns self."""
@@ -196,12 +202,13 @@ class Ridge(_Regressor):
     4000 features, else 'lbfgs'), 'cholesky', 'lbfgs'.
     """
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, solver="auto", tol=1e-4, max_iter=None):
+    def __init__(self, alpha=1.0, *, fit_intercept=True, solver="auto", tol=1e-4, max_iter=None, device=None):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.tol = tol
         self.max_iter = max_iter
+        self.device = device
 
     def fit(self, X, y, sample_weight=None):
         """Fit on ``X`` and ``y`` (n,) or (n, k); any input kind. Returns self."""
@@ -257,13 +264,15 @@ class ElasticNet(_Regressor):
     ``dual_gap_``.
     """
 
-    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, max_iter=1000, tol=1e-4, positive=False):
+    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, max_iter=1000, tol=1e-4, positive=False,
+                 device=None):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.tol = tol
         self.positive = positive
+        self.device = device
 
     def fit(self, X, y, sample_weight=None):
         """Fit on ``X`` and ``y`` (n,) or (n, k); any input kind. Returns self."""
@@ -298,12 +307,13 @@ class ElasticNet(_Regressor):
 class Lasso(ElasticNet):
     """ElasticNet with ``l1_ratio=1``: ``1/(2 S) ||y - Xw||^2 + alpha |w|_1`` (see :class:`ElasticNet`)."""
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=1000, tol=1e-4, positive=False):
+    def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=1000, tol=1e-4, positive=False, device=None):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.tol = tol
         self.positive = positive
+        self.device = device
 
     def _l1_ratio(self):
         return 1.0

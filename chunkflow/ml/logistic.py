@@ -19,6 +19,7 @@ import chunkflow as cf
 
 from . import _validate as check
 from .base import as_output, as_tensor_input
+from .device import compute, fetch, place
 from .fit_input import class_labels, class_weights, fit_input, moments
 from .glm_solver import FAMILIES, GLMProblem, solve
 from .linear import LinearModel
@@ -40,10 +41,10 @@ def _class_data(est, X, y, sample_weight):
     classes, counts, index = class_labels(data, tuple(unique) if unique else None)
     K = len(classes)
     if index is not None:
-        labels = cf.from_array(index, chunks=(data.X.chunks[0],))
+        labels = place(cf.from_array(index, chunks=(data.X.chunks[0],)), data.X.device)
         onehot = cf.astype(cf.equal(labels[:, None], cf.arange(K)), np.float64)
-    else:
-        onehot = cf.astype(cf.equal(data.y[:, None], cf.asarray(classes)), np.float64)
+    else:  # string labels stay on the CPU: their one-hot matrix moves to X's device
+        onehot = place(cf.astype(cf.equal(data.y[:, None], cf.asarray(classes)), np.float64), data.X.device)
     mean = sx / S
     scale = np.sqrt(np.maximum(sxx / S - mean * mean, 0.0))
     scale = np.where(scale > 1e-12 * np.maximum(np.abs(mean), 1.0), scale, 1.0)
@@ -53,7 +54,7 @@ def _class_data(est, X, y, sample_weight):
 def _class_weights(class_weight, classes, counts, sw, onehot):
     """Per-class weights; 'balanced' counts rows by their sample weights, as scikit-learn (a pass then)."""
     if isinstance(class_weight, str) and class_weight == "balanced" and sw is not None:
-        counts = cf.compute((onehot * sw[:, None]).sum(axis=0))[0]
+        counts = compute((onehot * sw[:, None]).sum(axis=0))[0]
     return class_weights(class_weight, classes, counts)
 
 
@@ -86,7 +87,7 @@ class _LinearClassifier(ClassifierMixin, LinearModel):
         scores, kind = self._decision(X)
         index = cf.astype(scores > 0, np.int64) if scores.ndim == 1 else cf.argmax(scores, axis=1)
         if kind == "numpy":
-            return self.classes_[np.asarray(index.compute())]
+            return self.classes_[np.asarray(fetch(index))]
         return as_output(cf.take(cf.asarray(self.classes_), index), kind)
 
     def score(self, X, y, sample_weight=None):
@@ -100,9 +101,9 @@ class _LinearClassifier(ClassifierMixin, LinearModel):
         y, _ = as_tensor_input(y, dtype=None, name="y")
         hit = cf.astype(cf.equal(pred, y), np.float64)
         if sample_weight is None:
-            return float(cf.compute(hit.mean())[0])
+            return float(compute(hit.mean())[0])
         sw, _ = as_tensor_input(sample_weight, name="sample_weight")
-        num, den = cf.compute((hit * sw).sum(), sw.sum())
+        num, den = compute((hit * sw).sum(), sw.sum())
         return float(num / den)
 
     def _zero_intercept(self, k):
@@ -132,11 +133,13 @@ class LogisticRegression(_LinearClassifier):
     works in standardized coordinates. With ``penalty=None`` on separable
     classes the loss has no minimum (the coefficients grow without bound),
     so the reported coefficients depend on where each library's solver
-    stops and are not comparable; predictions still are.
+    stops and are not comparable; predictions still are. ``device``: None
+    (where the data is), 'cpu' or 'gpu' (the data is moved there).
     """
 
     def __init__(self, penalty="l2", *, C=1.0, l1_ratio=None, fit_intercept=True, class_weight=None,
-                 solver="auto", max_iter=100, tol=1e-4, standardization=False, learning_rate=0.1, verbose=0):
+                 solver="auto", max_iter=100, tol=1e-4, standardization=False, learning_rate=0.1, verbose=0,
+                 device=None):
         self.penalty = penalty
         self.C = C
         self.l1_ratio = l1_ratio
@@ -148,6 +151,7 @@ class LogisticRegression(_LinearClassifier):
         self.standardization = standardization
         self.learning_rate = learning_rate
         self.verbose = verbose
+        self.device = device
 
     def _penalties(self):
         if self.penalty not in (None, "l2", "l1", "elasticnet"):
@@ -231,7 +235,7 @@ class LinearSVC(_LinearClassifier):
     """
 
     def __init__(self, penalty="l2", loss="squared_hinge", *, C=1.0, fit_intercept=True, intercept_scaling=1.0,
-                 class_weight=None, solver="newton", tol=1e-4, max_iter=1000):
+                 class_weight=None, solver="newton", tol=1e-4, max_iter=1000, device=None):
         self.penalty = penalty
         self.loss = loss
         self.C = C
@@ -241,6 +245,7 @@ class LinearSVC(_LinearClassifier):
         self.solver = solver
         self.tol = tol
         self.max_iter = max_iter
+        self.device = device
 
     def _zero_intercept(self, k):
         return 0.0

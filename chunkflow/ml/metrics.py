@@ -29,8 +29,8 @@ import numpy as np
 
 from ..core.elementwise import UFUNCS, clip, maximum, where
 from ..core.tensor import Tensor
-from ..runtime import compute
 from .base import as_tensor_input, input_kind
+from .device import compute, fetch
 
 __all__ = ["accuracy_score", "precision_score", "recall_score", "f1_score", "fbeta_score",
            "precision_recall_fscore_support", "confusion_matrix", "log_loss", "roc_auc_score",
@@ -82,7 +82,7 @@ def _wmean(values, w, axis=0):
 def _out(value: Tensor, kind):
     """A float / ndarray for NumPy input, lazy otherwise."""
     if kind == "numpy":
-        v = np.asarray(value.compute())
+        v = np.asarray(fetch(value))
         return float(v) if v.ndim == 0 else v
     return value.to_dask() if kind == "dask" else value
 
@@ -260,7 +260,7 @@ def roc_auc_score(y_true, y_score, *, pos_label=None, sample_weight=None, method
     if method == "histogram":
         auc, _ = roc_auc_histogram(y_true, y_score, pos_label=pos_label, sample_weight=sample_weight,
                                    n_bins=n_bins)
-        return float(np.asarray(auc.compute())) if kind == "numpy" else auc
+        return float(np.asarray(fetch(auc))) if kind == "numpy" else auc
     pos = _binary_truth(a, pos_label)
     y, sc, *ww = compute(pos, s.astype(np.float64), *([w] if w is not None else []))
     ww = ww[0] if ww else np.ones(len(y))

@@ -19,8 +19,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..core.reductions import argmax, logsumexp
 from ..core.elementwise import UFUNCS
-from ..runtime import compute
 from .base import as_output, as_tensor_input, check_finite, check_fitted, input_kind, validate_X, validate_y
+from .device import compute, fetch, place
 from .persist import ModelFileMixin, register
 
 __all__ = ["GaussianNB"]
@@ -32,12 +32,14 @@ class GaussianNB(ModelFileMixin, ClassifierMixin, BaseEstimator):
 
     Attributes: ``classes_``, ``class_count_``, ``class_prior_``, ``theta_``
     (per-class means), ``var_`` (per-class variances + ``epsilon_``),
-    ``epsilon_``, ``n_features_in_``.
+    ``epsilon_``, ``n_features_in_``. ``device``: None (where the data is),
+    'cpu' or 'gpu' (X is moved there; the attributes are NumPy).
     """
 
-    def __init__(self, *, priors=None, var_smoothing=1e-9):
+    def __init__(self, *, priors=None, var_smoothing=1e-9, device=None):
         self.priors = priors
         self.var_smoothing = var_smoothing
+        self.device = device
 
     def fit(self, X, y, sample_weight=None):
         """Fit per-class (weighted) means and variances in one pass over X; returns self."""
@@ -68,10 +70,13 @@ class GaussianNB(ModelFileMixin, ClassifierMixin, BaseEstimator):
             labels = classes
         if yt.chunks[0] != t.chunks[0]:
             yt = yt.rechunk((t.chunks[0],))
+        if yt.dtype.kind in "biuf":  # numeric labels go where X is (string labels: their one-hot matrix)
+            yt = place(yt, t.device)
         k = len(classes)
-        onehot = (yt[:, None] == labels[None, :]).astype(np.float64)
+        onehot = place((yt[:, None] == labels[None, :]).astype(np.float64), t.device)
         if sample_weight is not None:  # weighted counts and moments; epsilon_ stays unweighted, as scikit-learn
             sw, _ = as_tensor_input(sample_weight, name="sample_weight")
+            sw = place(sw, t.device)
             if sw.shape != (t.shape[0],):
                 raise ValueError(f"sample_weight must have shape ({t.shape[0]},), got {sw.shape}")
             onehot = onehot * (sw if sw.chunks[0] == t.chunks[0] else sw.rechunk((t.chunks[0],)))[:, None]
@@ -137,7 +142,7 @@ class GaussianNB(ModelFileMixin, ClassifierMixin, BaseEstimator):
         t, kind = self._input(X)
         idx = argmax(self._jll(t), axis=1)
         if kind == "numpy":
-            return self.classes_[np.asarray(idx.compute())]
+            return self.classes_[np.asarray(fetch(idx))]
         import chunkflow as cf
 
         return as_output(cf.take(cf.asarray(self.classes_), idx), kind)
@@ -149,4 +154,4 @@ class GaussianNB(ModelFileMixin, ClassifierMixin, BaseEstimator):
         if input_kind(X) == "numpy" and input_kind(y) == "numpy":
             return super().score(X, y, sample_weight=sample_weight)
         v = accuracy_score(y, self.predict(X), sample_weight=sample_weight)
-        return float(np.asarray(v.compute() if hasattr(v, "compute") else v))
+        return float(np.asarray(fetch(v)))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import to_host
 from . import _validate as check
 from .lbfgs import LBFGS
 from .schedules import as_schedule
@@ -53,7 +54,7 @@ class Optimizer:
         """``(new_params, new_state)`` after one step along ``grads``."""
         leaves, unflatten = tree_flatten(params)
         leaves = [_float_array(x, i) for i, x in enumerate(leaves)]
-        grad_leaves = _matching(grads, leaves, "grads")
+        grad_leaves = [to_host(g) for g in _matching(grads, leaves, "grads")]  # CuPy (GPU data) as NumPy
         buffers = [_matching(state[name], leaves, f"state[{name!r}]") for name in self.slots]
         t = int(state["step"]) + 1
         lr = float(self.lr(t - 1))
@@ -207,10 +208,11 @@ def clip_by_global_norm(grads, max_norm: float):
     array([0.8])
     """
     max_norm = check.number("max_norm", max_norm, low=0, low_open=True)
-    norm = global_norm(grads)
+    host = tree_map(to_host, grads)  # CuPy gradients (GPU data) as NumPy
+    norm = global_norm(host)
     if not np.isfinite(norm):
         raise FloatingPointError(f"the gradients' global norm is {norm}; check the loss for NaN/inf")
     if norm <= max_norm:
         return grads
     scale = max_norm / norm
-    return tree_map(lambda g: np.asarray(g) * np.asarray(scale, dtype=np.asarray(g).dtype), grads)
+    return tree_map(lambda g: np.asarray(g) * np.asarray(scale, dtype=np.asarray(g).dtype), host)

@@ -18,8 +18,8 @@ import numpy as np
 from sklearn.pipeline import Pipeline as _SKPipeline
 from sklearn.pipeline import _name_estimators
 
-from ..runtime import compute
 from .base import check_finite, input_kind, validate_X
+from .device import compute
 from .persist import ModelFileMixin, register
 from .preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 

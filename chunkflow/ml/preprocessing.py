@@ -23,6 +23,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 
 from ..core.tensor import Tensor
 from .base import as_output, check_finite, check_fitted, validate_X
+from .device import fetch
 from .persist import ModelFileMixin, register
 
 __all__ = ["StandardScaler", "MinMaxScaler", "MaxAbsScaler", "SimpleImputer", "PolynomialFeatures"]
@@ -44,9 +45,9 @@ def _safe_scale(scale, constant=None):
 
 
 def _compute(*tensors):
-    from ..runtime import compute
+    from .device import compute
 
-    return compute(*tensors)
+    return compute(*tensors)  # NumPy values, also for GPU chunks
 
 
 class _OnePassTransformer(TransformerMixin, BaseEstimator):
@@ -90,15 +91,17 @@ class StandardScaler(ModelFileMixin, OneToOneFeatureMixin, _OnePassTransformer):
 
     mean_, var_ and n_samples_seen_ come from one pass (with the finite check);
     ``scale_`` is ``sqrt(var_)`` with constant features given scale 1, as in
-    scikit-learn.
+    scikit-learn. ``device``: None (where the data is), 'cpu' or 'gpu' (the
+    data is moved there; the statistics are NumPy), as for every scaler here.
     """
 
     _fitted_attr = "n_samples_seen_"
 
-    def __init__(self, *, copy=True, with_mean=True, with_std=True):
+    def __init__(self, *, copy=True, with_mean=True, with_std=True, device=None):
         self.copy = copy
         self.with_mean = with_mean
         self.with_std = with_std
+        self.device = device
 
     def fit_stats(self, t):
         return (t.mean(axis=0), t.var(axis=0))
@@ -142,10 +145,11 @@ class MinMaxScaler(ModelFileMixin, OneToOneFeatureMixin, _OnePassTransformer):
 
     _fitted_attr = "scale_"
 
-    def __init__(self, feature_range=(0, 1), *, copy=True, clip=False):
+    def __init__(self, feature_range=(0, 1), *, copy=True, clip=False, device=None):
         self.feature_range = feature_range
         self.copy = copy
         self.clip = clip
+        self.device = device
 
     def _check_params(self):
         fr = self.feature_range
@@ -187,8 +191,9 @@ class MaxAbsScaler(ModelFileMixin, OneToOneFeatureMixin, _OnePassTransformer):
 
     _fitted_attr = "scale_"
 
-    def __init__(self, *, copy=True):
+    def __init__(self, *, copy=True, device=None):
         self.copy = copy
+        self.device = device
 
     def fit_stats(self, t):
         return (abs(t).max(axis=0),)
@@ -269,7 +274,7 @@ class SimpleImputer(ModelFileMixin, _OnePassTransformer):
             self.statistics_ = np.full(t.shape[1], float(fill))
             return self
         if kind == "numpy":  # exact, in memory
-            a = np.asarray(t.compute())
+            a = np.asarray(fetch(t))
             self.statistics_ = self._column_stat(a, np.asarray(self._missing(a)))
             return self
         if self.strategy == "median":
@@ -311,7 +316,7 @@ class SimpleImputer(ModelFileMixin, _OnePassTransformer):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns: NaN, dropped as in fit
             for lo in range(0, d, per_group):
-                out.append(np.atleast_1d(np.asarray(nanmedian(vals[:, lo:lo + per_group], axis=0).compute())))
+                out.append(np.atleast_1d(np.asarray(fetch(nanmedian(vals[:, lo:lo + per_group], axis=0)))))
         return np.concatenate(out).astype(np.float64)
 
     def _column_stat(self, a, miss):
@@ -392,7 +397,7 @@ class PolynomialFeatures(ModelFileMixin, TransformerMixin, BaseEstimator):
         check_fitted(self, "powers_")
         t, kind, _ = validate_X(self, X, reset=False, allow_nan=True)
         if kind == "numpy":
-            a = np.asarray(t.compute())
+            a = np.asarray(fetch(t))
             return np.prod(a[:, None, :] ** self.powers_[None], axis=2)
         cols = []
         for p in self.powers_:

@@ -11,20 +11,14 @@ import difflib
 
 import numpy as np
 
-from ..core.tensor import Tensor
+from .device import fetch
 
 __all__ = ["get_scorer", "SCORERS", "value"]
 
 
 def value(v) -> float:
     """A metric's value as a float (a lazy chunked value is computed)."""
-    if isinstance(v, Tensor):
-        from ..runtime import compute
-
-        v = compute(v)[0]
-    elif hasattr(v, "compute"):
-        v = v.compute()
-    return float(np.asarray(v))
+    return float(np.asarray(fetch(v)))  # a Tensor or dask array is computed; GPU values come back as NumPy
 
 
 class _Scorer:
