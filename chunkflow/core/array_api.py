@@ -34,6 +34,7 @@ from collections import namedtuple
 
 import dask.array as da
 import numpy as np
+from dask.array.utils import meta_from_array
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
@@ -282,7 +283,7 @@ def _block_sort(block, axis, descending, stable, arg):
 def _dsort(x, axis, descending, stable, arg):
     dtype = np.dtype(np.intp) if arg else x.dtype
     return x.map_blocks(_block_sort, axis=axis, descending=descending, stable=stable, arg=arg,
-                        dtype=dtype, meta=np.empty((0,) * x.ndim, dtype=dtype))
+                        dtype=dtype, meta=meta_from_array(x, ndim=x.ndim, dtype=dtype))
 
 
 def _sort(name, x, axis, descending, stable, arg):
@@ -312,7 +313,7 @@ def _block_take_along(block, indices, axis):
 
 def _dtake_along(x, indices, axis):
     return da.map_blocks(_block_take_along, x, indices, axis=axis, dtype=x.dtype, chunks=indices.chunks,
-                         meta=np.empty((0,) * x.ndim, dtype=x.dtype))
+                         meta=meta_from_array(x, ndim=x.ndim, dtype=x.dtype))
 
 
 def take_along_axis(x, indices, axis=-1) -> Tensor:
@@ -407,7 +408,7 @@ def _dunique(x, field, full_result):
         layer[(name, 0)] = (operator.getitem, base, field)
         chunks = ((math.nan,),)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=deps)
-    return da.Array(graph, name, chunks, dtype=dtype, meta=np.empty((0,) * len(chunks), dtype=dtype))
+    return da.Array(graph, name, chunks, dtype=dtype, meta=meta_from_array(x, ndim=len(chunks), dtype=dtype))
 
 
 def _unique(name, x, fields, full_result):

@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from ..backend import array_module
 from . import reductions as red
 from .elementwise import elementwise as ew
 from .graph import as_tensor, toposort
@@ -356,12 +357,12 @@ def _on_path(order, wanted) -> set:
 def _zeros_like(t):
     from .creation import zeros
 
-    return zeros(t.shape, dtype=t.dtype, chunks=t.chunks)
+    return zeros(t.shape, dtype=t.dtype, chunks=t.chunks, device=t.device)
 
 
-def _float_array(value) -> np.ndarray:
-    """``value`` as an array, refused unless floating point (only those have gradients)."""
-    arr = np.asarray(value)
+def _float_array(value):
+    """``value`` as an array (CuPy arrays stay CuPy), refused unless floating point (only those have gradients)."""
+    arr = value if array_module(value) is not np else np.asarray(value)
     if arr.dtype.kind not in "fc":
         raise TypeError(
             f"parameters must be floating point to be differentiated, got dtype {arr.dtype}; "
@@ -430,6 +431,8 @@ def _signature(tree):
         return ("dict", tuple((k, _signature(v)) for k, v in tree.items()))
     if isinstance(tree, (list, tuple)):
         return (type(tree).__name__, tuple(_signature(v) for v in tree))
+    if hasattr(tree, "shape") and hasattr(tree, "dtype"):  # NumPy and CuPy arrays: no copy, no device sync
+        return (tuple(tree.shape), np.dtype(tree.dtype).str)
     arr = np.asarray(tree)
     return (arr.shape, arr.dtype.str)
 

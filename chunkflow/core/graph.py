@@ -46,8 +46,8 @@ def dask_op(fn, inputs, *args, **kwargs) -> Tensor:
     grid = drop_empty_blocks(out.chunks)
     if grid == out.chunks:
         return node
-    if out.size == 0:  # nothing to compute: one empty block
-        return source_from_dask(da.zeros(out.shape, dtype=out.dtype, chunks=-1))
+    if out.size == 0:  # nothing to compute: one empty block, on the inputs' device
+        return source_from_dask(da.zeros(out.shape, dtype=out.dtype, chunks=-1)).to_device(node.device)
     out = _rechunk(out, grid)
     return make_node("dask", (node,), (_rechunk, (grid,), ()), out.shape, out.dtype, out.chunks)
 
@@ -72,6 +72,8 @@ def as_tensor(x, like: Tensor | None = None) -> Tensor:
         return source_from_dask(x)
     from .creation import from_array
 
+    if type(x).__module__.startswith("cupy"):  # a CuPy array stays on its GPU
+        return from_array(x, chunks=-1)
     arr = np.asarray(x)
     if arr.dtype == object:
         raise TypeError(f"cannot make a Tensor from {type(x).__name__} of objects: {x!r:.80}")

@@ -10,7 +10,9 @@ The rest of the array API's ``linalg`` extension (``solve``, ``cholesky``,
 ``matrix_rank``, ``pinv``, ``svdvals``, and ``qr``/``svd`` otherwise) is for
 small matrices or stacks of them (Gram matrices, Hessians): each matrix is
 gathered into one chunk (the stack axes keep theirs) and NumPy's function runs
-per block. ``chunkflow.linalg`` is the namespace ``cf.linalg``.
+per block, or CuPy's on GPU blocks (``_apply``; where CuPy's signature differs
+from NumPy's, a kernel here bridges it). ``chunkflow.linalg`` is the namespace
+``cf.linalg``.
 """
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ from typing import NamedTuple
 
 import dask.array as da
 import numpy as np
+from dask.array.utils import meta_from_array
 
+from ..backend import array_module, on_module
 from . import reductions as red
 from .elementwise import elementwise
 from .graph import as_tensor, dask_op, normalize_axis
@@ -284,6 +288,12 @@ def _matrices(name, a):
 
 
 def _apply(*blocks, fn, i, kw):
+    """``fn(*blocks, **kw)`` (its ``i``-th output), ``np.linalg``'s functions taken from CuPy for GPU blocks."""
+    xp = array_module(*blocks)
+    if xp is not np:
+        blocks = on_module(xp, blocks)
+        if getattr(fn, "__module__", None) == "numpy.linalg":
+            fn = getattr(xp.linalg, fn.__name__)
     out = fn(*blocks, **dict(kw))
     return out if i is None else out[i]
 
@@ -301,7 +311,7 @@ def _dstack(a, *others, func, core, dtype, i=None, kw=()):
     drop = list(range(nd - 2 + len(core), nd))
     return da.map_blocks(
         _apply, a, *others, fn=func, i=i, kw=kw, dtype=dtype, chunks=chunks, drop_axis=drop,
-        meta=np.empty((0,) * len(chunks), dtype=dtype),
+        meta=meta_from_array(a, ndim=len(chunks), dtype=dtype),
     )
 
 
@@ -338,10 +348,18 @@ def solve(a, b) -> Tensor:
     return dask_op(_dstack, (a, b), func=np.linalg.solve, core=b.shape[-2:], dtype=dtype, i=None, kw=())
 
 
+def _cholesky(a, upper=False):
+    xp = array_module(a)
+    if xp is np:
+        return np.linalg.cholesky(a, upper=upper)
+    low = xp.linalg.cholesky(a)  # CuPy's has no `upper`
+    return xp.conj(xp.swapaxes(low, -1, -2)) if upper else low
+
+
 def cholesky(a, upper=False) -> Tensor:
     """Cholesky factor of small symmetric (Hermitian) positive-definite matrices (lower by default)."""
     a = _square("cholesky", a)
-    return _stack_op(a, np.linalg.cholesky, a.shape[-2:], kw=(("upper", bool(upper)),))
+    return _stack_op(a, _cholesky, a.shape[-2:], kw=(("upper", bool(upper)),))
 
 
 def inv(a) -> Tensor:
@@ -385,6 +403,24 @@ def _with_rtol(a, rtol, func):
     return func(a, rtol=rtol[..., 0, 0])
 
 
+def _matrix_rank(a, rtol=None):
+    """``np.linalg.matrix_rank(a, rtol=rtol)``; for CuPy, whose ``matrix_rank`` takes no ``rtol``, NumPy's steps."""
+    xp = array_module(a)
+    if xp is np:
+        return np.linalg.matrix_rank(a, rtol=rtol)
+    s = xp.linalg.svd(a, compute_uv=False)
+    rtol = max(a.shape[-2:]) * np.finfo(s.dtype).eps if rtol is None else xp.asarray(rtol)[..., None]
+    return xp.sum(s > s.max(axis=-1, keepdims=True) * rtol, axis=-1, dtype=np.intp)
+
+
+def _pinv(a, rtol=None):
+    """``np.linalg.pinv(a, rtol=rtol)``; CuPy's ``pinv`` takes the cutoff as ``rcond``."""
+    xp = array_module(a)
+    if xp is np:
+        return np.linalg.pinv(a, rtol=rtol)
+    return xp.linalg.pinv(a, rcond=max(a.shape[-2:]) * np.finfo(a.dtype).eps if rtol is None else rtol)
+
+
 def _rtol_op(name, x, rtol, func, core):
     x = _matrices(name, x)
     if rtol is None or isinstance(rtol, (int, float)):
@@ -402,17 +438,17 @@ def _rtol_op(name, x, rtol, func, core):
 
 def matrix_rank(x, rtol=None) -> Tensor:
     """Number of singular values above ``rtol * largest`` (NumPy's default tolerance when None)."""
-    return _rtol_op("matrix_rank", x, rtol, np.linalg.matrix_rank, ())
+    return _rtol_op("matrix_rank", x, rtol, _matrix_rank, ())
 
 
 def pinv(x, rtol=None) -> Tensor:
     """Moore-Penrose pseudo-inverse of matrices (or stacks of them)."""
     x = as_tensor(x)
-    return _rtol_op("pinv", x, rtol, np.linalg.pinv, x.shape[-2:][::-1] if x.ndim >= 2 else ())
+    return _rtol_op("pinv", x, rtol, _pinv, x.shape[-2:][::-1] if x.ndim >= 2 else ())
 
 
 def _svdvals(a):
-    return np.linalg.svd(a, compute_uv=False)
+    return array_module(a).linalg.svd(a, compute_uv=False)
 
 
 def svdvals(x) -> Tensor:

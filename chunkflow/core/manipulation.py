@@ -3,7 +3,8 @@
 Each function checks its arguments against the input's metadata first (so
 errors name the Tensor's shape and what is accepted) and then builds a
 ``dask_op`` node; dask.array's slicing, reshape and concatenate do the chunk
-work.
+work. The few block functions of our own (``argwhere``, the scatters that are
+the gradients of indexing) take NumPy or CuPy blocks (``backend.array_module``).
 """
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import operator
 
 import dask.array as da
 import numpy as np
+from dask.array.utils import meta_from_array
 
+from ..backend import array_module, on_module, to_host
 from .chunks import normalize_chunks
 from .graph import _rechunk, as_tensor, dask_op, normalize_axis
 from .tensor import Tensor
@@ -318,8 +321,8 @@ def getitem(x, index) -> Tensor:
                 raise IndexError(f"{_INDEX_HELP}; got a Tensor of dtype {item.dtype}")
             spec.append(("__tensor__", len(tensors)))
             tensors.append(item)
-        elif isinstance(item, (list, np.ndarray)):
-            arr = np.asarray(item)
+        elif isinstance(item, (list, np.ndarray)) or array_module(item) is not np:
+            arr = np.asarray(to_host(item))  # a CuPy index is small: kept in the graph as NumPy
             if arr.dtype.kind not in "biu" and arr.size:
                 raise IndexError(f"{_INDEX_HELP}; got an array of dtype {arr.dtype}")
             spec.append(arr if arr.dtype == bool or arr.ndim else arr[()].item())
@@ -538,11 +541,36 @@ def take(x, indices, axis=None) -> Tensor:
             x = ravel(x)
         axis = 0
     (ax,) = normalize_axis(axis, x.ndim)
-    return getitem(x, (slice(None),) * ax + (indices if isinstance(indices, Tensor) else np.asarray(indices),))
+    return getitem(x, (slice(None),) * ax + (indices if isinstance(indices, Tensor) else np.asarray(to_host(indices)),))
+
+
+def _block_argwhere(block, block_info=None):
+    """``argwhere`` of one block of rows, its row numbers offset to the block's place in the array."""
+    out = array_module(block).argwhere(block)
+    start = block_info[0]["array-location"][0][0] if block_info else 0
+    if start:
+        out[:, 0] += start
+    return out
+
+
+def _dargwhere(x):
+    """Indices of the non-zero elements of ``x``, one row each, in C order (dask's ``argwhere``,
+    whose ``indices``/``compress`` steps mix NumPy blocks into CuPy ones)."""
+    if x.ndim == 0:
+        return _dargwhere(x[None])[:, :0]
+    if any(math.isnan(c) for c in x.chunks[0]):
+        raise ValueError("argwhere/nonzero need known chunk lengths; call .compute_chunk_sizes() first")
+    if any(n > 1 for n in x.numblocks[1:]):  # rows whole: block order is then C order
+        x = x.rechunk({0: "auto", **{a: -1 for a in range(1, x.ndim)}})
+    return x.map_blocks(
+        _block_argwhere, chunks=((math.nan,) * x.numblocks[0], (x.ndim,)), dtype=np.intp,
+        new_axis=[1] if x.ndim == 1 else None, drop_axis=list(range(2, x.ndim)) or None,
+        meta=meta_from_array(x, ndim=2, dtype=np.intp),
+    )
 
 
 def _dnonzero(x, i):
-    return da.nonzero(x)[i]
+    return _dargwhere(x)[:, i]
 
 
 def nonzero(x) -> tuple:
@@ -553,22 +581,37 @@ def nonzero(x) -> tuple:
     return tuple(dask_op(_dnonzero, (x,), i) for i in range(x.ndim))
 
 
-def _dscatter(g, shape, chunks, index):
-    out = da.zeros(shape, dtype=g.dtype, chunks=chunks)
+def _dscatter(g, zeros, index):
+    out = zeros.copy()  # a new dask array: the assignment below must leave the lowered input alone
     out[index] = g
     return out
 
 
 def scatter_slice(g, shape, chunks, index) -> Tensor:
-    """Zeros of ``shape`` with ``g`` placed at basic ``index`` (the VJP of slicing)."""
-    return dask_op(_dscatter, (as_tensor(g),), tuple(shape), tuple(chunks), tuple(index))
+    """Zeros of ``shape`` with ``g`` placed at basic ``index`` (the VJP of slicing).
+
+    The zeros are an input on ``g``'s device, so their chunks are of ``g``'s
+    kind whatever dask believes of them (a client without a GPU sees NumPy).
+    """
+    from .creation import zeros
+
+    g = as_tensor(g)
+    base = zeros(tuple(shape), dtype=g.dtype, chunks=tuple(map(tuple, chunks)), device=g.device)
+    return dask_op(_dscatter, (g, base), tuple(index))
 
 
 def _add_at(shape, dtype, index, g, *tensors):
     """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate)."""
-    out = np.zeros(shape, dtype=dtype)
-    np.add.at(out, tuple(tensors[i[1]] if isinstance(i, tuple) and i and i[0] == "__tensor__" else i
-                         for i in index), g)
+    xp = array_module(g, *tensors)
+    g, *tensors = on_module(xp, [g, *tensors])
+    out = xp.zeros(shape, dtype=dtype)
+    index = tuple(on_module(xp, [tensors[i[1]] if isinstance(i, tuple) and i and i[0] == "__tensor__" else i
+                                 for i in index]))
+    if xp is not np and out.dtype.kind == "c":  # CuPy's add.at takes real dtypes only
+        xp.add.at(out.real, index, g.real)
+        xp.add.at(out.imag, index, g.imag)
+    else:
+        xp.add.at(out, index, g)
     return out
 
 
@@ -581,14 +624,33 @@ def _whole(x):
 
 
 def _concat_blocks(blocks, ndim):
-    return np.block(blocks) if ndim else np.asarray(blocks)
+    """The array of nested lists of ``ndim``-D blocks (``np.block``, which CuPy lacks)."""
+    xp = array_module(_first(blocks, ndim))
+    if not ndim:
+        return xp.asarray(blocks)
+    if xp is np:
+        return np.block(blocks)
+    return _concat_nested(xp, blocks, 0, ndim)
+
+
+def _first(blocks, depth):
+    for _ in range(depth):
+        blocks = blocks[0]
+    return blocks
+
+
+def _concat_nested(xp, blocks, axis, ndim):
+    if axis == ndim - 1:
+        return xp.concatenate(blocks, axis=axis)
+    return xp.concatenate([_concat_nested(xp, b, axis + 1, ndim) for b in blocks], axis=axis)
 
 
 def _dscatter_add(g, *tensors, shape, chunks, dtype, index):
     import dask
 
     part = dask.delayed(_add_at)(shape, dtype, index, _whole(g), *(_whole(t) for t in tensors))
-    return da.from_delayed(part, shape, dtype=dtype).rechunk(chunks)
+    meta = meta_from_array(g, ndim=len(shape), dtype=dtype)
+    return da.from_delayed(part, shape, dtype=dtype, meta=meta).rechunk(chunks)
 
 
 def scatter_add(g, shape, chunks, index, tensors=()) -> Tensor:

@@ -130,7 +130,7 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
 def _array_function(self, func, types, args, kwargs):
     import chunkflow
 
-    if not all(issubclass(t, (Tensor, np.ndarray)) or t.__module__.startswith("dask") for t in types):
+    if not all(issubclass(t, (Tensor, np.ndarray)) or t.__module__.startswith(("dask", "cupy")) for t in types):
         return NotImplemented
     impl = _NUMPY_FUNCTIONS.get(func)
     if impl is None:

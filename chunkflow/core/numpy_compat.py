@@ -21,6 +21,10 @@ The rest are lowered to dask.array and are not differentiable:
 * ``einsum``, ``bincount``, ``histogram``, ``digitize``, ``isin``, ``pad``,
   ``argwhere``, ``diag`` of a vector. Data-dependent lengths (``bincount``
   without ``minlength``, ``argwhere``) are unknown (NaN) until computed.
+
+Block functions take NumPy or CuPy blocks (``backend.array_module``); the
+small constants baked into their tasks (quantiles, bin edges, test values)
+are moved to the block's module there, as CuPy takes no NumPy operands.
 """
 from __future__ import annotations
 
@@ -29,13 +33,15 @@ import numbers
 
 import dask.array as da
 import numpy as np
+from dask.array.utils import meta_from_array
 
+from ..backend import array_module, on_module, to_host
 from . import linalg
 from . import reductions as red
 from .elementwise import elementwise, where
 from .graph import as_tensor, dask_op, normalize_axis
 from .creation import full_like
-from .manipulation import broadcast_to, concatenate, expand_dims, getitem, moveaxis, ravel, rechunk, reshape
+from .manipulation import _dargwhere, broadcast_to, concatenate, expand_dims, getitem, moveaxis, ravel, rechunk, reshape
 from .tensor import Tensor
 
 __all__ = [
@@ -216,21 +222,70 @@ def corrcoef(x, y=None, rowvar=True, *, dtype=None) -> Tensor:
 
 
 # ---------------------------------------------------------------- order statistics
-def _block_quantile(block, q, axis, method, nan):
-    fn = np.nanquantile if nan else np.quantile
-    return np.moveaxis(fn(block, q, axis=axis, method=method), 0, axis)
+def _block_quantile(block, q, axis, method, nan, dtype):
+    """``q``-quantiles of ``block`` along ``axis`` (which it holds whole), put at ``axis``."""
+    xp = array_module(block)
+    if xp is np:
+        out = (np.nanquantile if nan else np.quantile)(block, q, axis=axis, method=method)
+    elif nan:  # CuPy has no nanquantile
+        out = _nanquantile(xp, block, q, axis, method)
+    else:
+        out = xp.quantile(block, xp.asarray(q, dtype=np.float64), axis=axis, method=method)
+    return xp.moveaxis(out, 0, axis).astype(dtype, copy=False)
 
 
-def _dquantile(x, q, axis, method, nan):
-    dtype = np.result_type(x.dtype, np.float64) if not np.issubdtype(x.dtype, np.floating) else x.dtype
+_NAN_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _nanquantile(xp, block, q, axis, method):
+    """``nanquantile(block, q, axis=axis, method=method)`` from one sort, for any array module.
+
+    NaNs sort last, so each slice's ``n`` non-NaN values lead it and the
+    quantile positions are ``q * (n - 1)``, gathered per slice as NumPy does.
+    """
+    if method not in _NAN_METHODS:
+        raise NotImplementedError(f"nanquantile of GPU chunks supports method in {_NAN_METHODS}, got {method!r}; "
+                                  f"move the Tensor to the CPU first (.to_device('cpu'))")
+    a = xp.moveaxis(block, axis, -1)
+    if a.dtype.kind not in "fc":
+        a = a.astype(np.float64)
+    qs = xp.asarray(q, dtype=np.float64)
+    if a.shape[-1] == 0:
+        return xp.full((len(q),) + a.shape[:-1], np.nan)
+    s = xp.sort(a, axis=-1)
+    n = xp.sum(~xp.isnan(a), axis=-1, keepdims=True)
+    pos = qs * (n - 1)  # (..., k); negative for all-NaN slices (masked below)
+    last = xp.maximum(n - 1, 0)
+
+    def at(i):
+        return xp.take_along_axis(s, xp.minimum(xp.maximum(i, 0), last).astype(np.intp), axis=-1)
+
+    if method == "nearest":
+        out = at(xp.around(pos))  # half to even, as NumPy
+    else:
+        below, above = xp.floor(pos), xp.ceil(pos)
+        lo, hi = at(below), at(above)
+        if method == "lower":
+            out = lo
+        elif method == "higher":
+            out = hi
+        else:
+            t = pos - below if method == "linear" else xp.where(below == above, 0.0, 0.5)
+            d = hi - lo
+            out = xp.where(t >= 0.5, hi - d * (1 - t), lo + d * t)  # NumPy's _lerp
+    out = xp.where(n == 0, np.nan, out)
+    return xp.moveaxis(out, -1, 0)
+
+
+def _dquantile(x, q, axis, method, nan, dtype):
     chunks = tuple((len(q),) if d == axis else c for d, c in enumerate(x.chunks))
-    return x.map_blocks(_block_quantile, q, axis, method, nan, chunks=chunks, dtype=dtype,
-                        meta=np.empty((0,) * x.ndim, dtype=dtype))
+    return x.map_blocks(_block_quantile, q, axis, method, nan, dtype, chunks=chunks, dtype=dtype,
+                        meta=meta_from_array(x, ndim=x.ndim, dtype=dtype))
 
 
 def _quantile(name, a, q, axis, method, keepdims, nan):
     a = as_tensor(a)
-    qs = np.asarray(q, dtype=np.float64)
+    qs = np.asarray(to_host(q), dtype=np.float64)
     if qs.ndim > 1:
         raise ValueError(f"{name}: q must be a scalar or 1-D, got shape {qs.shape}")
     if np.any((qs < 0) | (qs > 1)) or np.any(np.isnan(qs)):
@@ -246,7 +301,11 @@ def _quantile(name, a, q, axis, method, keepdims, nan):
         raise ValueError(f"{name} needs a known length along axis {ax}; call .compute_chunk_sizes() first")
     from .array_api import _whole_axis
 
-    out = dask_op(_dquantile, (_whole_axis(a, ax),), tuple(qs.ravel().tolist()), ax, method, nan)
+    # NumPy's result dtype (a scalar q keeps float32 float32, method="lower" keeps integers), and its
+    # TypeError for data it cannot order (booleans) raised here
+    probe = np.nanquantile if nan else np.quantile
+    dtype = probe(np.zeros(1, a.dtype), float(qs) if qs.ndim == 0 else qs, method=method).dtype
+    out = dask_op(_dquantile, (_whole_axis(a, ax),), tuple(qs.ravel().tolist()), ax, method, nan, dtype)
     if qs.ndim == 0:
         return out if keepdims else getitem(out, (slice(None),) * ax + (0,))
     out = moveaxis(out, ax, 0)
@@ -260,7 +319,7 @@ def quantile(a, q, axis=None, method="linear", keepdims=False, *, interpolation=
 
 def percentile(a, q, axis=None, method="linear", keepdims=False, *, interpolation=None) -> Tensor:
     """Exact percentiles ``q`` in [0, 100] along ``axis``, as ``np.percentile``."""
-    return _quantile("percentile", a, np.asarray(q, dtype=np.float64) / 100, axis, interpolation or method,
+    return _quantile("percentile", a, np.asarray(to_host(q), dtype=np.float64) / 100, axis, interpolation or method,
                      keepdims, nan=False)
 
 
@@ -276,7 +335,7 @@ def nanquantile(a, q, axis=None, method="linear", keepdims=False, *, interpolati
 
 def nanpercentile(a, q, axis=None, method="linear", keepdims=False, *, interpolation=None) -> Tensor:
     """``percentile`` ignoring NaNs."""
-    return _quantile("nanpercentile", a, np.asarray(q, dtype=np.float64) / 100, axis,
+    return _quantile("nanpercentile", a, np.asarray(to_host(q), dtype=np.float64) / 100, axis,
                      interpolation or method, keepdims, nan=True)
 
 
@@ -427,9 +486,29 @@ def bincount(x, weights=None, minlength=0) -> Tensor:
     return dask_op(_dbincount, inputs, minlength=int(minlength))
 
 
-def _dhistogram(a, *w, bins, range_, density):
-    return da.histogram(a, bins=np.asarray(bins), range=range_, weights=w[0] if w else None,
-                        density=density)[0]
+def _block_histogram(a, *w, edges, out_dtype):
+    """Counts (or weight sums) of one block in the bins of ``edges``, as a row ``(1, nbins)``."""
+    xp = array_module(a, *w)
+    bins, *w = on_module(xp, [np.asarray(edges), *w])
+    counts = xp.histogram(a, bins=bins, weights=w[0] if w else None)[0]
+    return counts.astype(out_dtype, copy=False)[None]  # CuPy counts weights in float64, NumPy in their dtype
+
+
+def _divide_by(block, widths):
+    (widths,) = on_module(array_module(block), [np.asarray(widths, dtype=np.float64)])
+    return block / widths
+
+
+def _dhistogram(a, *w, bins, density):
+    """dask.array's blocked histogram, with the edges moved to each block's module."""
+    dtype = w[0].dtype if w else np.histogram(np.zeros(0))[0].dtype
+    nbins = len(bins) - 1
+    rows = da.map_blocks(_block_histogram, a, *w, edges=bins, out_dtype=dtype, dtype=dtype, new_axis=1,
+                         chunks=((1,) * a.numblocks[0], (nbins,)), meta=meta_from_array(a, ndim=2, dtype=dtype))
+    n = rows.sum(axis=0)
+    if not density:
+        return n
+    return n.map_blocks(_divide_by, widths=tuple(np.diff(bins).tolist()), dtype=np.float64) / n.sum()
 
 
 def histogram(a, bins=10, range=None, density=None, weights=None):  # noqa: A002 - NumPy's name
@@ -443,39 +522,52 @@ def histogram(a, bins=10, range=None, density=None, weights=None):  # noqa: A002
         raise NotImplementedError(f"histogram: bins={bins!r} needs the data; give a number of bins or edges")
     if np.ndim(bins) == 0:
         if range is None:
-            lo, hi = (float(v) for v in compute(red.min(a), red.max(a)))
+            lo, hi = (float(v) for v in to_host(compute(red.min(a), red.max(a))))
         else:
             lo, hi = (float(v) for v in range)
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
         edges = np.linspace(lo, hi, int(bins) + 1)
     else:
-        edges = np.asarray(bins, dtype=np.float64)
+        edges = np.asarray(to_host(bins), dtype=np.float64)
     if weights is not None:
         weights = as_tensor(weights)
         if weights.shape != shape:
             raise ValueError(f"histogram: weights of shape {weights.shape} for data of shape {shape}; they must match")
     inputs = (a,) if weights is None else (a, rechunk(ravel(weights), a.chunks))
-    counts = dask_op(_dhistogram, inputs, bins=tuple(edges.tolist()), range_=None, density=density)
+    counts = dask_op(_dhistogram, inputs, bins=tuple(edges.tolist()), density=bool(density))
     return counts, edges
 
 
+def _block_digitize(x, bins, right):
+    xp = array_module(x)
+    (edges,) = on_module(xp, [np.asarray(bins)])
+    return xp.digitize(x, edges, right=right)
+
+
 def _ddigitize(x, bins, right):
-    return da.digitize(x, np.asarray(bins), right=right)
+    return x.map_blocks(_block_digitize, bins=bins, right=right, dtype=np.intp,
+                        meta=meta_from_array(x, dtype=np.intp))
 
 
 def digitize(x, bins, right=False) -> Tensor:
     """Index of the bin of each value (``bins`` a small monotonic array)."""
-    return dask_op(_ddigitize, (as_tensor(x),), tuple(np.asarray(bins).tolist()), bool(right))
+    return dask_op(_ddigitize, (as_tensor(x),), tuple(np.asarray(to_host(bins)).tolist()), bool(right))
+
+
+def _block_isin(x, test, invert):
+    xp = array_module(x)
+    (values,) = on_module(xp, [np.asarray(test)])
+    return xp.isin(x, values, invert=invert)
 
 
 def _disin(x, test, invert):
-    return da.isin(x, np.asarray(test), invert=invert)
+    return x.map_blocks(_block_isin, test=test, invert=invert, dtype=bool, meta=meta_from_array(x, dtype=bool))
 
 
 def isin(element, test_elements, assume_unique=False, invert=False) -> Tensor:
     """Elementwise membership in ``test_elements`` (a small array kept in the graph)."""
-    return dask_op(_disin, (as_tensor(element),), tuple(np.asarray(test_elements).ravel().tolist()),
+    return dask_op(_disin, (as_tensor(element),), tuple(np.asarray(to_host(test_elements)).ravel().tolist()),
                    bool(invert))
 
 
@@ -488,10 +580,6 @@ def pad(array, pad_width, mode="constant", **kwargs) -> Tensor:
     width = np.broadcast_to(np.asarray(pad_width, dtype=int), (as_tensor(array).ndim, 2))
     return dask_op(_dpad, (as_tensor(array),), tuple(map(tuple, width.tolist())), mode,
                    tuple(sorted(kwargs.items())))
-
-
-def _dargwhere(x):
-    return da.argwhere(x)
 
 
 def argwhere(a) -> Tensor:
