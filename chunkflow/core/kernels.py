@@ -366,12 +366,27 @@ def group_partial(program, specs, axes, shape, rows, *leaves):
 
 
 def group_partials(program, specs, axes, rows, nleaves, shapes, *leaves):
-    """Merged partials of several consecutive row blocks (``nleaves`` leaves each)."""
+    """Merged partials of several consecutive row blocks (``nleaves`` leaves each).
+
+    The blocks are joined into one first (the lowering gives a task several
+    blocks only when together they are small: ``lower._blocks_per_task``), so
+    a task of 64 blocks of 100 rows runs the program once, not 64 times: the
+    Python cost per call was most of a step's work at 1,000 such blocks.
+    Leaves that are not split by rows (parameters) are the same for every
+    block.
+    """
+    blocks = [leaves[i * nleaves:(i + 1) * nleaves] for i in range(len(shapes))]
+    if len(blocks) > 1 and None not in shapes:
+        xp = array_module(*leaves)
+        joined = [xp.concatenate([b[j] for b in blocks], axis=0) if r else blocks[0][j] for j, r in enumerate(rows)]
+        shape = (sum(s[0] for s in shapes),) + tuple(shapes[0][1:])
+        return group_partial(program, specs, axes, shape, rows, *joined)
     acc = None
-    for i, shape in enumerate(shapes):
-        p = group_partial(program, specs, axes, shape, rows, *leaves[i * nleaves:(i + 1) * nleaves])
+    for shape, block in zip(shapes, blocks):
+        p = group_partial(program, specs, axes, shape, rows, *block)
         acc = p if acc is None else group_combine(specs, acc, p)
     return acc
+
 
 
 def group_combine(specs, *partials):
