@@ -21,6 +21,11 @@ Passes over X for ``KMeans.fit`` (chunked input):
 * 1 last pass for the inertia (and, for NumPy input, labels) of the final
   centers, skipped when the last iteration moved no center.
 
+``sample_weight`` (scikit-learn's semantics) weights every sum above: the
+k-means|| sampling probability and cost, the candidates' weights, the
+per-cluster sums and counts, and the inertia; the k-means++/random sample
+carries its rows' weights to the client.
+
 Empty clusters keep their previous center (scikit-learn moves them to far
 points, which needs another pass). ``device='gpu'`` moves the data to the GPU
 (``_lloyd_block`` runs on CuPy chunks as on NumPy ones); the centers stay
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import numbers
 
+import dask.array as da
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
@@ -68,8 +74,10 @@ def _min_sqdist(X, C):
 _LLOYD_ROWS = 16384  # rows per BLAS call inside a chunk: the (rows, k) distances stay in cache
 
 
-def _lloyd_block(x, C):
+def _lloyd_block(x, C, w=None):
     """One chunk's Lloyd statistics, flat: per-cluster sums (k*d), counts (k) and the inertia (1).
+
+    With row weights ``w`` the sums, counts and inertia are weighted.
 
     Distances are a matrix product ``x @ C.T`` per row block; the sums are
     ``onehot.T @ x``: two BLAS calls a block, as scikit-learn's Lloyd does.
@@ -78,6 +86,7 @@ def _lloyd_block(x, C):
     xp = array_module(x, C)
     x = xp.asarray(x, dtype=np.float64)
     C = xp.asarray(C, dtype=np.float64)
+    w = None if w is None else xp.asarray(w, dtype=np.float64)
     k, d = C.shape
     cc = (C * C).sum(axis=1)
     sums, counts, inertia = xp.zeros((k, d)), xp.zeros(k), xp.zeros(1)
@@ -88,30 +97,41 @@ def _lloyd_block(x, C):
         D += cc
         labels = D.argmin(axis=1)
         rows = xp.arange(len(b))
-        inertia += xp.maximum(xp.einsum("ij,ij->i", b, b) + D[rows, labels], 0.0).sum()
+        dist = xp.maximum(xp.einsum("ij,ij->i", b, b) + D[rows, labels], 0.0)
+        wb = None if w is None else w[s:s + _LLOYD_ROWS]
+        inertia += (dist if wb is None else dist * wb).sum()
         onehot = xp.zeros((len(b), k))
-        onehot[rows, labels] = 1.0
+        onehot[rows, labels] = 1.0 if wb is None else wb
         sums += onehot.T @ b
         counts += onehot.sum(axis=0)
     return xp.concatenate([sums.ravel(), counts, inertia])[None, :]
 
 
-def _dlloyd(x, C):
+def _dlloyd(x, C, w=None):
     k, d = C.shape
     meta = x._meta if x._meta.dtype == np.float64 else x._meta.astype(np.float64)  # NumPy or CuPy, as x's
-    return x.map_blocks(_lloyd_block, C, chunks=((1,) * x.numblocks[0], (k * d + k + 1,)), dtype=np.float64,
-                        meta=meta[:0, :0])
+    weights = () if w is None else (w[:, None],)  # 2-D, so its row blocks pair with x's in map_blocks
+    return da.map_blocks(_weighted_block, x, C, *weights, chunks=((1,) * x.numblocks[0], (k * d + k + 1,)),
+                         dtype=np.float64, meta=meta[:0, :0])
 
 
-def _lloyd_outputs(X, C, k):
-    """Per-cluster sums (k, d), counts (k,) and the inertia: one pass over ``X``, one task a row chunk."""
+def _weighted_block(x, C, w=None):
+    return _lloyd_block(x, C, None if w is None else w[:, 0])
+
+
+def _lloyd_outputs(X, C, k, w=None):
+    """Per-cluster sums (k, d), counts (k,) and the inertia: one pass over ``X``, one task a row chunk.
+
+    ``w`` (row weights, a Tensor with ``X``'s row chunks) weights all three.
+    """
     from ..core.graph import as_tensor, dask_op
     from ..core.reductions import sum as csum
 
     d = X.shape[1]
     C = as_tensor(np.asarray(C, dtype=np.float64) if not isinstance(C, Tensor) else C)
     X = X if X.numblocks[1] == 1 else X.rechunk((X.chunks[0], (d,)))
-    flat = csum(dask_op(_dlloyd, (X, C)), axis=0)
+    inputs = (X, C) if w is None else (X, C, w.rechunk((X.chunks[0],)))
+    flat = csum(dask_op(_dlloyd, inputs), axis=0)
     return flat[:k * d].reshape(k, d), flat[k * d:k * d + k], flat[-1]
 
 
@@ -144,14 +164,24 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
                              f"clusters {self.n_clusters} and features {d}")
         return C.copy()
 
-    def _lazy_sample(self, t, m, rs):
-        """``m`` rows of ``t`` chosen uniformly at random (without replacement), lazy."""
+    def _lazy_sample(self, t, m, rs, w=None):
+        """``m`` rows of ``t`` chosen uniformly at random (without replacement), lazy; with their weights."""
         n = t.shape[0]
-        return t[np.sort(rs.choice(n, size=min(m, n), replace=False))]
+        rows = np.sort(rs.choice(n, size=min(m, n), replace=False))
+        return t[rows] if w is None else (t[rows], w[rows])
 
     def _sample_rows(self, t, m, rs):
         """``m`` random rows of ``t`` as NumPy."""
         return np.asarray(fetch(self._lazy_sample(t, m, rs)))
+
+    def _sample_centers(self, sample, weights, rs):
+        """Initial centers from a row sample: k-means++ or 'random', both weighted as scikit-learn's."""
+        if self.init == "k-means++":
+            return self._kmeanspp(sample, rs, weights)
+        p = None
+        if weights is not None and np.count_nonzero(weights) >= self.n_clusters:
+            p = weights / weights.sum()
+        return sample[rs.choice(len(sample), self.n_clusters, replace=False, p=p)]
 
     def _kmeanspp(self, points, rs, weights=None):
         from sklearn.cluster import kmeans_plusplus
@@ -181,10 +211,12 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
     def fit_transform(self, X, y=None):
         return self.fit(X).transform(X)
 
-    def score(self, X, y=None):
-        """Minus the inertia of ``X`` under the fitted centers (higher is better)."""
+    def score(self, X, y=None, sample_weight=None):
+        """Minus the (weighted) inertia of ``X`` under the fitted centers (higher is better)."""
         t, kind = self._input(X)
-        return -float(fetch(_min_sqdist(t, self.cluster_centers_).sum()))
+        dist = _min_sqdist(t, self.cluster_centers_)
+        w = _weights(sample_weight, t, kind)
+        return -float(fetch((dist if w is None else dist * w).sum()))
 
     @property
     def _n_features_out(self):
@@ -219,11 +251,12 @@ class KMeans(ModelFileMixin, _BaseKMeans):
         self.init_sample_size = init_sample_size
         self.device = device
 
-    def fit(self, X, y=None):
-        """Cluster ``X``; returns self."""
+    def fit(self, X, y=None, sample_weight=None):
+        """Cluster ``X`` (rows weighted by ``sample_weight``, default 1 each); returns self."""
         t, kind, finite = validate_X(self, X, reset=True)
         n, d = t.shape
         self._check_params(n)
+        w = _weights(sample_weight, t, kind)
         n_init = 1 if self.n_init == "auto" else self.n_init
         _check_int("n_init", n_init, 1)
         _check_int("init_max_iter", self.init_max_iter, 0)
@@ -235,30 +268,38 @@ class KMeans(ModelFileMixin, _BaseKMeans):
         # first pass: variances (tol), the finite check, and what the first initialization needs
         # (the first random center's cost for k-means||, the row sample for k-means++/random)
         init = self.init if isinstance(self.init, str) else "array"
+        checks = () if w is None else _weight_checks(w)
+        sample_w = None
         if init == "k-means||":
             first = self._sample_rows(t, 1, rs)  # one row: reads one chunk
-            var, ok, cost0 = compute(t.var(axis=0), finite, _min_sqdist(t, first).sum())
+            var, ok, cost0, *checks = compute(t.var(axis=0), finite, _weighted_sum(_min_sqdist(t, first), w),
+                                              *checks)
         elif init == "array":
             self._array_init(d)  # shape errors before any pass
-            var, ok = compute(t.var(axis=0), finite)
+            var, ok, *checks = compute(t.var(axis=0), finite, *checks)
         else:
-            sample = self._lazy_sample(t, max(self.init_sample_size, self.n_clusters), rs)
-            var, ok, sample = compute(t.var(axis=0), finite, sample)
+            lazy = self._lazy_sample(t, max(self.init_sample_size, self.n_clusters), rs, w)
+            var, ok, sample, *checks = compute(t.var(axis=0), finite, lazy if w is None else lazy[0], *checks,
+                                               *(() if w is None else (lazy[1],)))
+            if w is not None:
+                checks, sample_w = checks[:3], np.asarray(checks[3], dtype=np.float64)
         check_finite(ok)
+        if checks:
+            _check_weights(checks)
         tol = float(np.mean(var)) * self.tol
         centers = placeholder_param(np.zeros((self.n_clusters, d)))
-        sums, counts, inertia = _lloyd_outputs(t, centers, self.n_clusters)
+        sums, counts, inertia = _lloyd_outputs(t, centers, self.n_clusters, w)
         step = Compiled([sums, counts, inertia], [centers])  # built once, re-run per iteration
         best = None
         for run in range(n_init):
             if init == "k-means||":
                 C = self._kmeans_parallel(t, rs, first if run == 0 else self._sample_rows(t, 1, rs),
-                                          float(cost0) if run == 0 else None)
+                                          float(cost0) if run == 0 else None, w)
             elif init != "array":
                 if run > 0:
-                    sample = self._sample_rows(t, max(self.init_sample_size, self.n_clusters), rs)
-                C = (self._kmeanspp(sample, rs) if init == "k-means++"
-                     else sample[rs.choice(len(sample), self.n_clusters, replace=False)])
+                    lazy = self._lazy_sample(t, max(self.init_sample_size, self.n_clusters), rs, w)
+                    sample, sample_w = (fetch(lazy), None) if w is None else compute(*lazy)
+                C = self._sample_centers(np.asarray(sample), sample_w, rs)
             else:
                 C = self._array_init(d)
             C, inertia_value, n_iter = _lloyd(step, C, tol, self.max_iter)
@@ -268,20 +309,25 @@ class KMeans(ModelFileMixin, _BaseKMeans):
         self.labels_ = as_output(_assign(t, self.cluster_centers_), kind)
         return self
 
-    def _kmeans_parallel(self, t, rs, first, cost):
-        """Initial centers by k-means|| (one pass per round), then weighted k-means++ on the client."""
+    def _kmeans_parallel(self, t, rs, first, cost, w=None):
+        """Initial centers by k-means|| (one pass per round), then weighted k-means++ on the client.
+
+        With row weights ``w`` a row's cost, and so its chance to be sampled, is its weight
+        times its distance, and a candidate's weight is the weight of the rows nearest it.
+        """
         from ..core import random as crandom
 
         n = t.shape[0]
         ell = self.oversampling_factor * self.n_clusters
         C = np.asarray(first, dtype=np.float64)
         if cost is None:
-            cost = float(fetch(_min_sqdist(t, C).sum()))
+            cost = float(fetch(_weighted_sum(_min_sqdist(t, C), w)))
         for _ in range(self.init_max_iter):
             if cost <= 0:
                 break
             u = crandom.default_rng(rs.randint(np.iinfo(np.int32).max)).uniform(size=(n,), chunks=(t.chunks[0],))
             dist = _min_sqdist(t, C)
+            dist = dist if w is None else dist * w
             chosen, cost_now = compute(t[u < dist * (ell / cost)], dist.sum())
             C = np.concatenate([C, np.asarray(chosen)], axis=0)
             cost = float(cost_now)
@@ -292,12 +338,60 @@ class KMeans(ModelFileMixin, _BaseKMeans):
             return C[:self.n_clusters] if len(C) == self.n_clusters else _pad(C, self.n_clusters, rs)
         from ..core.numpy_compat import bincount
 
-        weights = fetch(bincount(_assign(t, C), minlength=len(C))).astype(np.float64)  # rows per candidate
+        # rows (their weight) nearest each candidate
+        weights = fetch(bincount(_assign(t, C), weights=w, minlength=len(C))).astype(np.float64)
         from sklearn.cluster import KMeans as SKKMeans
 
         local = SKKMeans(self.n_clusters, init="k-means++", n_init=1,
                          random_state=rs.randint(np.iinfo(np.int32).max)).fit(C, sample_weight=weights + 1e-12)
         return local.cluster_centers_
+
+
+def _weights(sample_weight, t, kind):
+    """``sample_weight`` as a float64 Tensor with ``t``'s row chunks and device (None stays None).
+
+    NumPy weights are checked as scikit-learn checks them (shape, numbers);
+    chunked weights for their shape here and their values in the first pass
+    (:func:`_weight_checks`).
+    """
+    if sample_weight is None:
+        return None
+    from ..core.creation import from_array
+    from .base import as_tensor_input
+
+    n = t.shape[0]
+    if kind == "numpy" or not hasattr(sample_weight, "chunks"):
+        from sklearn.utils.validation import _check_sample_weight
+
+        sw = from_array(_check_sample_weight(sample_weight, np.empty((n, 0)), dtype=np.float64),
+                        chunks=(t.chunks[0],))
+    else:
+        sw, _ = as_tensor_input(sample_weight, dtype=np.float64, name="sample_weight")
+        if sw.shape != (n,):
+            raise ValueError(f"sample_weight.shape == {sw.shape}, expected ({n},)")
+        sw = sw.rechunk((t.chunks[0],))
+    return sw.to_device(t.device)
+
+
+def _weight_checks(w):
+    """Lazy ``(all finite, any negative, sum)`` of the weights, for :func:`_check_weights`."""
+    from ..core.elementwise import UFUNCS
+
+    return UFUNCS["isfinite"](w).all(), (w < 0).any(), w.sum()
+
+
+def _check_weights(checks):
+    finite, negative, total = (bool(checks[0]), bool(checks[1]), float(checks[2]))
+    if not finite:
+        raise ValueError("sample_weight contains NaN or infinity; give every row a finite weight")
+    if negative:
+        raise ValueError("sample_weight has negative values; k-means needs weights >= 0")
+    if total <= 0:
+        raise ValueError(f"sample_weight sums to {total}; at least one row needs a positive weight")
+
+
+def _weighted_sum(values, w):
+    return (values if w is None else values * w).sum()
 
 
 def _pad(C, k, rs):

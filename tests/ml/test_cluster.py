@@ -50,6 +50,48 @@ def test_array_init_reproduces_sklearn_lloyd(blobs):
     assert m.n_iter_ == ref.n_iter_
 
 
+@pytest.mark.parametrize("kind", ["numpy", "chunked", "chunked weights"])
+def test_sample_weight_reproduces_sklearn_lloyd(blobs, kind):
+    X, _ = blobs
+    w = np.random.default_rng(4).uniform(0.0, 3.0, size=len(X))
+    ref = SKKMeans(5, init=X[:5], n_init=1, algorithm="lloyd").fit(X, sample_weight=w)
+    Xin = X if kind == "numpy" else cf.from_array(X, chunks=(100, -1))
+    win = cf.from_array(w, chunks=250) if kind == "chunked weights" else w  # chunks unlike X's
+    m = KMeans(5, init=X[:5]).fit(Xin, sample_weight=win)
+    np.testing.assert_allclose(m.cluster_centers_, ref.cluster_centers_, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(m.inertia_, ref.inertia_, rtol=1e-8)
+    assert m.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(m.score(Xin, sample_weight=win), ref.score(X, sample_weight=w), rtol=1e-8)
+
+
+def test_integer_weights_equal_repeated_rows(blobs):
+    X, _ = blobs
+    counts = np.random.default_rng(5).integers(0, 4, size=len(X))
+    weighted = KMeans(5, init=X[:5], tol=0.0).fit(cf.from_array(X, chunks=(128, -1)), sample_weight=counts)
+    repeated = KMeans(5, init=X[:5], tol=0.0).fit(np.repeat(X, counts, axis=0))
+    np.testing.assert_allclose(weighted.cluster_centers_, repeated.cluster_centers_, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(weighted.inertia_, repeated.inertia_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("init", ["k-means||", "k-means++", "random"])
+def test_weighted_initializations_find_the_weighted_clusters(blobs, init):
+    X, _ = blobs
+    w = np.random.default_rng(6).uniform(0.5, 2.0, size=len(X))
+    ref = SKKMeans(5, n_init=10, random_state=0).fit(X, sample_weight=w)
+    m = KMeans(5, init=init, random_state=0, n_init=3).fit(cf.from_array(X, chunks=(200, -1)), sample_weight=w)
+    assert abs(m.inertia_ / ref.inertia_ - 1) < 0.01
+    assert adjusted_rand_score(ref.labels_, m.labels_.compute()) == 1.0
+
+
+@pytest.mark.parametrize("weights, match", [
+    (np.full(1500, np.nan), "sample_weight contains NaN"), (-np.ones(1500), "negative values"),
+    (np.zeros(1500), "sums to 0.0"), (np.ones(7), r"sample_weight.shape == \(7,\), expected \(1500,\)")])
+def test_bad_chunked_sample_weight(blobs, weights, match):
+    X, _ = blobs
+    with pytest.raises(ValueError, match=match):
+        KMeans(5).fit(cf.from_array(X, chunks=(300, -1)), sample_weight=cf.from_array(weights))
+
+
 def test_one_pass_per_lloyd_iteration(blobs):
     X, _ = blobs
     c = ChunkCounter(X, chunks=(150, 4))
