@@ -445,21 +445,27 @@ class MiniBatchKMeans(ModelFileMixin, _BaseKMeans):
         self.init_sample_size = init_sample_size
         self.device = device
 
-    def fit(self, X, y=None):
-        """Cluster ``X`` by mini-batch steps over random chunk subsets; returns self."""
+    def fit(self, X, y=None, sample_weight=None):
+        """Cluster ``X`` (rows weighted by ``sample_weight``) by mini-batch steps over random chunk subsets."""
         t, kind, finite = validate_X(self, X, reset=True)
         n, d = t.shape
         self._check_params(n)
         _check_int("batch_chunks", self.batch_chunks, 1)
         _check_int("max_no_improvement", self.max_no_improvement, 1)
+        w = _weights(sample_weight, t, kind)
         rs = check_random_state(self.random_state)
-        sample = self._lazy_sample(t, max(self.init_sample_size, self.n_clusters), rs)
-        var, ok, sample = compute(t.var(axis=0), finite, sample)  # one pass
+        lazy = self._lazy_sample(t, max(self.init_sample_size, self.n_clusters), rs, w)
+        if w is None:
+            var, ok, sample = compute(t.var(axis=0), finite, lazy)  # one pass
+            sample_w = None
+        else:
+            var, ok, sample, sample_w, *checks = compute(t.var(axis=0), finite, *lazy, *_weight_checks(w))
         check_finite(ok)
+        if w is not None:
+            _check_weights(checks)
         tol = float(np.mean(var)) * self.tol
         if isinstance(self.init, str):
-            C = (self._kmeanspp(sample, rs) if self.init == "k-means++"
-                 else sample[rs.choice(len(sample), self.n_clusters, replace=False)])
+            C = self._sample_centers(np.asarray(sample), sample_w, rs)
         else:
             C = self._array_init(d)
         bounds = np.concatenate([[0], np.cumsum(t.chunks[0])])
@@ -471,12 +477,13 @@ class MiniBatchKMeans(ModelFileMixin, _BaseKMeans):
         for it in range(1, steps + 1):
             blocks = np.sort(rs.choice(nblocks, per, replace=False))
             Xb = concatenate([t[bounds[b]:bounds[b + 1]] for b in blocks], axis=0)
-            sums, counts, inertia = _lloyd_outputs(Xb, C, self.n_clusters)
+            wb = None if w is None else concatenate([w[bounds[b]:bounds[b + 1]] for b in blocks], axis=0)
+            sums, counts, inertia = _lloyd_outputs(Xb, C, self.n_clusters, wb)
             sums, counts, inertia = compute(sums, counts, inertia)  # reads only the chosen chunks
             new = C.copy()
             totals += counts
             hit = counts > 0
-            # running mean of every row ever assigned: c <- c + (sum - count * c) / total
+            # running (weighted) mean of every row ever assigned: c <- c + (sum - count * c) / total
             new[hit] = C[hit] + (sums[hit] - counts[hit][:, None] * C[hit]) / totals[hit][:, None]
             shift = float(((new - C) ** 2).sum())
             C = new
@@ -493,6 +500,6 @@ class MiniBatchKMeans(ModelFileMixin, _BaseKMeans):
             if no_improvement >= self.max_no_improvement:
                 break
         self.cluster_centers_, self.n_iter_, self.n_steps_ = C, int(np.ceil(it * per / nblocks)), it
-        self.inertia_ = float(fetch(_min_sqdist(t, C).sum()))
+        self.inertia_ = float(fetch(_weighted_sum(_min_sqdist(t, C), w)))
         self.labels_ = as_output(_assign(t, C), kind)
         return self

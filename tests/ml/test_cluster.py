@@ -124,6 +124,22 @@ def test_minibatch_kmeans_close_to_sklearn(blobs):
     assert adjusted_rand_score(ref.labels_, m.labels_.compute()) > 0.99
 
 
+def test_minibatch_sample_weight(blobs):
+    X, _ = blobs
+    w = np.random.default_rng(7).uniform(0.5, 2.0, size=len(X))
+    ref = SKKMeans(5, n_init=10, random_state=0).fit(X, sample_weight=w)
+    m = MiniBatchKMeans(5, batch_chunks=2, random_state=0).fit(cf.from_array(X, chunks=(100, -1)), sample_weight=w)
+    assert abs(m.inertia_ / ref.inertia_ - 1) < 0.02  # inertia_ is weighted, as scikit-learn's
+    assert adjusted_rand_score(ref.labels_, m.labels_.compute()) > 0.99
+    # integer weights are repeated rows: with every chunk in every batch the steps see the same sums
+    counts = np.random.default_rng(8).integers(0, 4, size=len(X))
+    kw = dict(init=X[:5], batch_chunks=100, max_iter=6, max_no_improvement=100)
+    weighted = MiniBatchKMeans(5, **kw).fit(cf.from_array(X, chunks=(300, -1)), sample_weight=counts)
+    repeated = MiniBatchKMeans(5, **kw).fit(np.repeat(X, counts, axis=0))
+    np.testing.assert_allclose(weighted.cluster_centers_, repeated.cluster_centers_, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(weighted.inertia_, repeated.inertia_, rtol=1e-10)
+
+
 def test_bad_input(blobs):
     X, _ = blobs
     with pytest.raises(NotFittedError):
