@@ -23,9 +23,33 @@ class _Accessor:
         self._series = series
 
     def _wrap(self, ddf):
-        from .series import Series
+        from .frame import Frame
 
-        return Series(ddf, self._series._lengths)
+        return Frame(ddf, self._series._lengths)  # a Series (a DataFrame for isocalendar, split(expand=True))
+
+    def _dask(self):
+        raise NotImplementedError
+
+    def __getattr__(self, name):
+        """pandas' other methods and properties of the accessor (``.str.slice``, ``.dt.strftime``, ...), as dask
+        offers them, each mapping a partition to the same rows."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        attr = getattr(self._dask(), name, None)
+        if attr is None:
+            raise AttributeError(f"'.{self.kind}' of column {self._series.name!r} has no method {name!r}")
+        if not callable(attr):
+            return self._wrap(attr)
+
+        def method(*args, **kwargs):
+            return self._wrap(attr(*args, **kwargs))
+
+        method.__name__ = name
+        return method
+
+    def __getitem__(self, key):
+        """``.str[i]`` or ``.str[i:j]``: the character(s) at ``key`` of each value."""
+        return self._wrap(self._dask()[key])
 
 
 class StringMethods(_Accessor):
@@ -39,9 +63,14 @@ class StringMethods(_Accessor):
                                  f"{series.dtype}; convert it with .astype(str) first")
         super().__init__(series)
 
+    kind = "str"
+
     @property
     def _str(self):
         return self._series._ddf.str
+
+    def _dask(self):
+        return self._str
 
     def lower(self):
         """Each string in lower case."""
@@ -78,16 +107,21 @@ class StringMethods(_Accessor):
 
 
 class DatetimeMethods(_Accessor):
-    """Parts of the dates and times in a datetime column (see the module docstring)."""
+    """Parts of the dates and times in a datetime (or timedelta: ``.dt.days``) column (see the module docstring)."""
 
     __slots__ = ()
 
     def __init__(self, series):
-        if not pd.api.types.is_datetime64_any_dtype(series.dtype):
+        if not (pd.api.types.is_datetime64_any_dtype(series.dtype) or pd.api.types.is_timedelta64_dtype(series.dtype)):
             raise AttributeError(f"the .dt accessor needs a datetime column, but column {series.name!r} is "
                                  f"{series.dtype}; parse it first, e.g. frame.assign({series.name}=lambda f: "
                                  f"f[{series.name!r}].astype('datetime64[ns]'))")
         super().__init__(series)
+
+    kind = "dt"
+
+    def _dask(self):
+        return self._series._ddf.dt
 
     def _part(self, name):
         return self._wrap(getattr(self._series._ddf.dt, name))

@@ -308,14 +308,18 @@ class Frame(ColumnOps, RowOps):
         """The first ``n`` rows as pandas, reading only the partitions that hold them (all if lengths are unknown)."""
         from ..runtime import get_scheduler
 
+        ddf = self._ddf
         if self._lengths is None:
-            k = -1
+            # each partition's head first: dask rewrites sort_values(...).head(n) into a top-n that ignores
+            # na_position and fails on a Series (dask 2026.8); a per-partition head is not rewritten
+            ddf, k = ddf.map_partitions(_partition_head, n, meta=ddf._meta), -1
         else:
             total, k = 0, 0
             while k < len(self._lengths) and total < n:
                 total += self._lengths[k]
                 k += 1
-        return self._ddf.head(n, npartitions=max(k, 1), compute=False).compute(scheduler=get_scheduler(scheduler))
+        return ddf.head(n, npartitions=max(k, 1) if k > 0 else -1, compute=False).compute(
+            scheduler=get_scheduler(scheduler))
 
     def to_arrow(self, scheduler=None):
         """The whole table as a ``pyarrow.Table``."""
@@ -408,6 +412,10 @@ class Frame(ColumnOps, RowOps):
 
 # positional access and NumPy views are what code tests to tell a pandas object (in memory) from a Frame
 _NOT_DELEGATED = frozenset({"iloc", "loc", "at", "iat", "values", "to_numpy", "index", "array", "axes"})
+
+
+def _partition_head(part, n):
+    return part.head(n)
 
 
 def _wrap_dask(value):

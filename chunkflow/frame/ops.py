@@ -103,8 +103,27 @@ class ColumnOps:
     """Mixin: elementwise operators and column-wise methods on ``self._ddf`` (rows unchanged)."""
 
     __slots__ = ()
-    __array_ufunc__ = None  # numpy scalars defer to our reflected operators
     __hash__ = None  # == is elementwise
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.log1p(frame["a"])`` and other elementwise NumPy functions, partition by partition (rows kept)."""
+        from .frame import Frame
+
+        if method != "__call__" or kwargs.get("out") is not None:
+            return NotImplemented  # reductions (np.add.reduce), out=: use the methods (sum, ...) instead
+        frames = [x for x in inputs if isinstance(x, Frame)]
+        inputs = [x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x for x in inputs]  # NumPy's scalars
+        try:
+            out = ufunc(*map(unwrap, inputs), **kwargs)
+        except TypeError as e:
+            if "cannot combine a Frame" in str(e):
+                raise
+            raise TypeError(f"cannot apply numpy.{ufunc.__name__} to "
+                            f"{', '.join(map(describe_operand, inputs))}: {e}") from e
+        lengths = frames[0]._lengths
+        if any(f._lengths != lengths for f in frames[1:]):
+            lengths = None
+        return self._new(out, lengths)
 
     def __bool__(self):
         raise ValueError(f"the truth value of a {type(self).__name__} is ambiguous; combine conditions "
@@ -177,9 +196,9 @@ class ColumnOps:
 
         try:
             lazy = getattr(self._ddf, how)(**kwargs)
-        except TypeError as e:
-            raise TypeError(f"cannot compute {how} of {describe_operand(self)}: {e}; pass numeric_only=True "
-                            f"or select numeric columns") from e
+        except (TypeError, ValueError) as e:  # dask raises ValueError for the mean of strings
+            raise type(e)(f"cannot compute {how} of {describe_operand(self)}: {e}; pass numeric_only=True "
+                          f"or select numeric columns") from e
         return lazy.compute(scheduler=get_scheduler())
 
     def sum(self, **kwargs):

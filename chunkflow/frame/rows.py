@@ -9,16 +9,22 @@ A filter keeps an unknown number of rows of each partition, so the result's
 * ``drop_duplicates``: a tree reduction of per-partition uniques (all in one
   partition at the end unless ``split_out`` is given, then a hash shuffle).
 * ``nlargest``/``nsmallest``: per-partition top ``n``, then the top ``n`` of those.
+* ``sort_index``: one task, for a one-partition result (a groupby, ``value_counts``).
 * ``sort_values``: a **full shuffle**. dask samples quantiles of the key (one
   pass), then moves every row to the partition of its key range (a second
   pass that rewrites the whole table through memory or disk). Prefer
   ``nlargest`` for top-k and a groupby for per-key summaries.
 
 Row order after ``drop_duplicates`` and ``sample`` is not pandas' row order;
-compare them with pandas after sorting.
+compare them with pandas after sorting. ``sort_values`` orders rows with equal
+keys as the shuffle left them; rows missing the first key (and every row when
+that key is strings that may be missing) are split off and placed before or
+after the sorted rest, as ``na_position`` says (dask alone puts them last).
 """
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 from pandas.errors import UndefinedVariableError
 
 __all__ = ["RowOps"]
@@ -35,6 +41,30 @@ def _bool_mask(mask, where):
         raise TypeError(f"{where} needs a boolean column, got {describe_operand(mask)}; compare it first, "
                         f"e.g. frame[frame['a'] > 0]")
     return mask._ddf
+
+
+def _missing_apart(frame, by, ascending, na_position):
+    """``frame.sort_values(by, ascending, na_position)`` as a sort of the rows that have ``by[0]`` and, before
+    or after them, the rows missing it (ordered by the other keys)."""
+    import dask.dataframe as dd
+
+    ascending = list(ascending) if isinstance(ascending, (list, tuple)) else [ascending] * len(by)
+    key = frame._ddf[by[0]].isna()
+    missing, present = frame._ddf[key], frame._ddf[~key]
+    if len(by) > 1:
+        missing = frame._new(missing, None).sort_values(by[1:], ascending=ascending[1:], na_position=na_position)._ddf
+    # missing values of later keys are placed within each partition, where dask honours na_position
+    present = present.sort_values(by=by if len(by) > 1 else by[0], ascending=ascending if len(by) > 1 else
+                                  ascending[0], na_position=na_position)
+    return frame._new(dd.concat([missing, present] if na_position == "first" else [present, missing]), None)
+
+
+def _sort_index(part, ascending, na_position):
+    return part.sort_index(ascending=ascending, na_position=na_position)
+
+
+def _can_be_missing(dtype) -> bool:
+    return not (isinstance(dtype, np.dtype) and dtype.kind in "biu")
 
 
 class RowOps:
@@ -104,14 +134,31 @@ class RowOps:
         from .frame import check_columns
 
         if self.ndim == 1:  # dask sorts tables only: sort the one-column table
-            ddf = self._ddf.to_frame(name="__value__")
-            out = ddf.sort_values(by="__value__", ascending=ascending, na_position=na_position)["__value__"]
-            return self._new(out.rename(self._ddf.name), None)
+            table = RowOps.sort_values(self.to_frame(name="__value__"), "__value__", ascending, na_position)
+            return self._new(table._ddf["__value__"].rename(self._ddf.name), None)
         if by is None:
             raise TypeError("sort_values needs by=<column> or a list of columns")
         by = check_columns(by, self.columns)
-        return self._new(self._ddf.sort_values(by=by if len(by) > 1 else by[0], ascending=ascending,
-                                               na_position=na_position), None)
+        if na_position not in ("first", "last"):
+            raise ValueError(f"na_position must be 'first' or 'last', got {na_position!r}")
+        ddf, dtype = self._ddf, self.dtypes[by[0]]
+        if ddf.npartitions > 1 and _can_be_missing(dtype) and (
+                na_position == "first" or not pd.api.types.is_numeric_dtype(dtype)):
+            # dask (2026.8) sends rows missing the first key to the last partition whatever na_position says,
+            # and cannot find the partition bounds of strings with missing values: sort the rows that have it
+            return _missing_apart(self, by, ascending, na_position)
+        return self._new(ddf.sort_values(by=by if len(by) > 1 else by[0], ascending=ascending,
+                                         na_position=na_position), None)
+
+    def sort_index(self, ascending=True, na_position="last"):
+        """Rows sorted by their index labels: for a one-partition result such as a groupby or
+        ``value_counts``, where it is a sort in one task (dask has no distributed index sort)."""
+        if self.npartitions != 1:
+            raise NotImplementedError(f"sort_index sorts a one-partition result (a groupby, value_counts); this "
+                                      f"Frame has {self.npartitions} partitions: sort by a column with "
+                                      f"sort_values, or .reset_index() first")
+        out = self._ddf.map_partitions(_sort_index, ascending, na_position, meta=self._ddf._meta)
+        return self._new(out, self._lengths)
 
     def nlargest(self, n=5, columns=None):
         """The ``n`` rows with the largest values in ``columns`` (for a Frame), in descending order."""

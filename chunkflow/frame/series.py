@@ -64,6 +64,11 @@ class Series(Frame):
         """The same values under another name."""
         return Series(self._ddf.rename(name), self._lengths)
 
+    def reset_index(self, drop=False, name=None):
+        """The index as a column and a fresh 0..n-1 index per partition (dask's); ``name`` names the values."""
+        ddf = self._ddf if name is None else self._ddf.rename(name)
+        return Frame(ddf.reset_index(drop=drop), self._lengths)
+
     def isin(self, values):
         """True where the value is one of ``values``."""
         values = list(values)

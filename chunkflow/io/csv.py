@@ -112,7 +112,8 @@ def _infer_schema(sample, header, delimiter, dtype, where):
     read = pacsv.ReadOptions(autogenerate_column_names=not header)
     try:
         table = pacsv.read_csv(io.BytesIO(sample), read_options=read,
-                               parse_options=pacsv.ParseOptions(delimiter=delimiter))
+                               parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                               convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
     except pa.ArrowInvalid as e:
         raise ValueError(f"cannot parse the start of {where!r} as CSV: {e}") from e
     schema = table.schema
@@ -154,7 +155,9 @@ class CsvBlockReader:
         if not data.strip():
             return self.meta(columns)
         names = self.schema.names
-        convert = pacsv.ConvertOptions(column_types=dict(zip(names, self.schema.types)), include_columns=columns)
+        # an empty field is missing, also in a string column (pandas.read_csv's NaN; pyarrow would give "")
+        convert = pacsv.ConvertOptions(column_types=dict(zip(names, self.schema.types)), include_columns=columns,
+                                       strings_can_be_null=True)
         try:
             table = pacsv.read_csv(io.BytesIO(data), read_options=pacsv.ReadOptions(column_names=names),
                                    parse_options=pacsv.ParseOptions(delimiter=self.delimiter),

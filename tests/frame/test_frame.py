@@ -263,3 +263,18 @@ def test_other_pandas_methods_come_from_dask_wrapped():
     assert f["a"].idxmax() == df["a"].idxmax()  # a dask scalar comes back computed
     with pytest.raises(AttributeError, match="no attribute or column 'nosuch'"):
         f.nosuch
+
+
+def test_read_csv_empty_fields_are_missing_as_in_pandas(tmp_path):
+    """An empty field is NaN in pandas.read_csv, in string columns too (pyarrow alone reads it as "")."""
+    from .data import random_df
+
+    df = random_df(5, n=400)
+    df.to_csv(tmp_path / "x.csv", index=False)
+    want = pd.read_csv(tmp_path / "x.csv")
+    f = cf.read_csv(str(tmp_path / "x.csv"), blocksize=4000)
+    got = f.compute().reset_index(drop=True)
+    assert got["s"].isna().sum() == want["s"].isna().sum() > 0
+    pd.testing.assert_frame_equal(got, want)
+    assert f["s"].str.lower().compute().isna().sum() == want["s"].isna().sum()
+    assert len(f.dropna(subset=["s"])) == len(want.dropna(subset=["s"]))

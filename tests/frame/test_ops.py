@@ -110,3 +110,21 @@ def test_fillna_dict_then_select_one_column():
     f = cf.from_pandas(df, npartitions=3)
     pd.testing.assert_series_equal(f.fillna({"a": 0})["a"].compute(), df.fillna({"a": 0})["a"])
     pd.testing.assert_frame_equal(f.fillna({"a": 0, "b": -1}).compute(), df.fillna({"a": 0, "b": -1}))
+
+
+@pytest.mark.parametrize("seed,parts", CASES[1:])
+def test_numpy_ufuncs_apply_by_partition(seed, parts):
+    df, f = pair(seed, parts)
+    cases = [(np.log1p(f["c"]), np.log1p(df["c"])), (np.exp(f[["b", "c"]]), np.exp(df[["b", "c"]])),
+             (np.maximum(f["a"], f["c"]), np.maximum(df["a"], df["c"])), (np.float64(2) * f["b"], 2 * df["b"]),
+             (f[np.int64(0) < f["a"]], df[0 < df["a"]])]
+    assert [g.lengths for g, _ in cases[:4]] == [f.lengths] * 4
+    check_all(cases)
+    with pytest.raises(TypeError, match=r"numpy.sqrt to column 's' \(str\)"):
+        np.sqrt(f["s"])
+
+
+def test_reduction_of_strings_names_the_column():
+    df, f = pair(0, 2)
+    with pytest.raises(ValueError, match=r"cannot compute mean of column 's' \(str\)"):
+        f["s"].mean()

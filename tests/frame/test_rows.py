@@ -66,3 +66,39 @@ def test_row_errors():
         f.flg
     with pytest.raises(ValueError, match="how must be"):
         f.dropna(how="some")
+
+
+@pytest.mark.parametrize("seed,parts", CASES[1:])
+def test_sort_places_missing_keys_as_pandas(seed, parts):
+    """dask puts rows missing the first key last whatever na_position says, and cannot sort strings with
+    missing values; sort_values sorts the rows that have the key and places the others as pandas does."""
+    df, f = pair(seed, parts)
+    cases = [("b", True, "first"), ("b", False, "first"), ("b", False, "last"), (["s", "c"], True, "last"),
+             (["s", "c"], [False, True], "first"), ("t", True, "first")]
+    for by, ascending, na in cases:
+        want = df.sort_values(by, ascending=ascending, na_position=na).reset_index(drop=True)
+        got = f.sort_values(by, ascending=ascending, na_position=na)
+        same(got.compute().reset_index(drop=True), want)
+        same(got.head(40).reset_index(drop=True), want.head(40))
+    same(f["s"].sort_values(na_position="first").compute().reset_index(drop=True),
+         df["s"].sort_values(na_position="first").reset_index(drop=True))
+
+
+def test_head_after_sort_is_the_sorted_head():
+    """dask rewrote sort_values(...).head(n) into a top-n that ignored na_position and failed on a Series."""
+    df, f = pair(2, 7)
+    same(f["b"].sort_values().head(5), df["b"].sort_values().head(5))
+    same(f["b"].sort_values(ascending=False).head(5), df["b"].sort_values(ascending=False).head(5))
+    same(f.sort_values("b", na_position="first").head(8)["b"].reset_index(drop=True),
+         df.sort_values("b", na_position="first").head(8)["b"].reset_index(drop=True))
+    same(f[f["a"] > 0].head(6), df[df["a"] > 0].head(6))
+
+
+def test_sort_index_of_a_one_partition_result_and_series_reset_index_name():
+    df, f = pair(1, 3)
+    same(f.groupby("k", sort=False)["c"].sum().sort_index(ascending=False).compute(),
+         df.groupby("k")["c"].sum().sort_index(ascending=False))
+    same(f["k"].value_counts().sort_index().compute(), df["k"].value_counts().sort_index())
+    same(f.groupby("k").size().reset_index(name="n").compute(), df.groupby("k").size().reset_index(name="n"))
+    with pytest.raises(NotImplementedError, match="sort by a column with sort_values"):
+        f.sort_index()

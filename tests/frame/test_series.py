@@ -59,3 +59,20 @@ def test_series_to_tensor_and_setitem():
     assert f.lengths == (100, 100, 100) and f.columns[-2:] == ["d", "e"]
     np.testing.assert_array_equal(f["d"].to_tensor().compute(), df["a"].to_numpy() * 2)
     same(f["e"].compute(), pd.Series(1.5, index=df.index, name="e"))
+
+
+@pytest.mark.parametrize("seed,parts", CASES[1:])
+def test_other_str_and_dt_methods_come_from_pandas(seed, parts):
+    """Accessor methods chunkflow does not define itself (slice, split, strftime, ...) and timedelta's .dt."""
+    df, f = pair(seed, parts)
+    s, t = f["s"], f["t"]
+    cases = [(s.str.slice(0, 2), df.s.str.slice(0, 2)), (s.str[0], df.s.str[0]), (s.str[1:3], df.s.str[1:3]),
+             (s.str.split("a").str[0], df.s.str.split("a").str[0]), (s.str.zfill(8), df.s.str.zfill(8)),
+             (t.dt.quarter, df.t.dt.quarter), (t.dt.day_name(), df.t.dt.day_name()),
+             (t.dt.strftime("%Y-%m"), df.t.dt.strftime("%Y-%m")), (t.dt.floor("D"), df.t.dt.floor("D")),
+             (t.dt.normalize(), df.t.dt.normalize()), (t.dt.is_month_end, df.t.dt.is_month_end),
+             ((t - pd.Timestamp("2021-01-01")).dt.days, (df.t - pd.Timestamp("2021-01-01")).dt.days)]
+    assert all(g.lengths == f.lengths for g, _ in cases)
+    check_all(cases)
+    with pytest.raises(AttributeError, match=r"'\.str' of column 's' has no method 'nope'"):
+        s.str.nope
