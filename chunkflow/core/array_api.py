@@ -18,7 +18,8 @@ of the standard is the core's own functions; this module adds the rest:
   reduce each chunk first and merge the per-chunk uniques in one task;
   ``unique_inverse``/``unique_all`` need positions, so they run NumPy's
   ``unique`` on the whole (gathered) input in one task. NaNs are distinct,
-  as the standard asks.
+  as the standard asks (``np.unique`` passes ``equal_nan=True`` to make them
+  one value, as NumPy does).
 
 Arguments the standard makes keyword-only are keyword-only here where NumPy's
 positional order differs (``np.diff(x, 2)`` must not mean ``axis=2``), since
@@ -43,7 +44,7 @@ from . import reductions as red
 from .creation import arange, check_device, from_array, full
 from .elementwise import broadcast_shapes, elementwise
 from .graph import as_tensor, dask_op, normalize_axis
-from .manipulation import broadcast_to, concatenate, getitem, rechunk, reshape, take
+from .manipulation import broadcast_to, concatenate, getitem, ravel, rechunk, reshape, take
 from .tensor import Tensor
 
 __all__ = [
@@ -288,6 +289,8 @@ def _dsort(x, axis, descending, stable, arg):
 
 def _sort(name, x, axis, descending, stable, arg):
     x = as_tensor(x)
+    if axis is None:  # NumPy's np.sort(x, axis=None): the flattened Tensor
+        x, axis = ravel(x), 0
     if x.ndim == 0:
         raise ValueError(f"{name} needs a Tensor of at least 1 dimension, got a 0-d Tensor")
     (ax,) = normalize_axis(axis, x.ndim, allow_none=False)
@@ -359,45 +362,45 @@ UniqueCountsResult = namedtuple("UniqueCountsResult", "values counts")
 UniqueInverseResult = namedtuple("UniqueInverseResult", "values inverse_indices")
 
 
-def _block_unique_counts(block):
-    """(unique values, counts) of one chunk, every NaN distinct."""
+def _block_unique_counts(block, equal_nan=False):
+    """(unique values, counts) of one chunk; NaNs distinct unless ``equal_nan``."""
     xp = array_module(block)
-    values, counts = xp.unique(block.reshape(-1), return_counts=True, equal_nan=False)
+    values, counts = xp.unique(block.reshape(-1), return_counts=True, equal_nan=equal_nan)
     return values, counts
 
 
-def _merge_unique_counts(parts):
+def _merge_unique_counts(parts, equal_nan=False):
     """(unique values, counts) of the union of per-chunk (values, counts)."""
     xp = array_module(parts[0][0])
     values = xp.concatenate([p[0] for p in parts])
     counts = xp.concatenate([p[1] for p in parts])
-    out, inverse = xp.unique(values, return_inverse=True, equal_nan=False)
+    out, inverse = xp.unique(values, return_inverse=True, equal_nan=equal_nan)
     total = xp.zeros(len(out), dtype=np.intp)
     xp.add.at(total, inverse.reshape(-1), counts)
     return out, total
 
 
-def _block_unique_all(block, shape):
+def _block_unique_all(block, shape, equal_nan=False):
     """(values, first indices, inverse indices of ``shape``, counts) of the whole input."""
     xp = array_module(block)
     values, index, inverse, counts = xp.unique(
-        block.reshape(-1), return_index=True, return_inverse=True, return_counts=True, equal_nan=False
+        block.reshape(-1), return_index=True, return_inverse=True, return_counts=True, equal_nan=equal_nan
     )
     return values, index.astype(np.intp), inverse.reshape(shape).astype(np.intp), counts.astype(np.intp)
 
 
-def _dunique(x, field, full_result):
+def _dunique(x, field, full_result, equal_nan=False):
     """Field ``field`` of dask's chunks of ``x``'s uniques (one shared task computes them)."""
     if full_result:
         whole = x.rechunk(tuple(-1 for _ in range(x.ndim)))
-        base = "unique-all-" + tokenize(whole.name)
-        layer = {base: (_block_unique_all, (whole.name,) + (0,) * x.ndim, x.shape)}
+        base = "unique-all-" + tokenize(whole.name, equal_nan)
+        layer = {base: (_block_unique_all, (whole.name,) + (0,) * x.ndim, x.shape, equal_nan)}
         deps = [whole]
     else:
-        base = "unique-counts-" + tokenize(x.name)
+        base = "unique-counts-" + tokenize(x.name, equal_nan)
         parts = [(x.name, *idx) for idx in np.ndindex(*x.numblocks)]
-        layer = {(base + "-part", i): (_block_unique_counts, key) for i, key in enumerate(parts)}
-        layer[base] = (_merge_unique_counts, [(base + "-part", i) for i in range(len(parts))])
+        layer = {(base + "-part", i): (_block_unique_counts, key, equal_nan) for i, key in enumerate(parts)}
+        layer[base] = (_merge_unique_counts, [(base + "-part", i) for i in range(len(parts))], equal_nan)
         deps = [x]
     name = f"{base}-{field}"
     dtype = x.dtype if field == 0 else np.dtype(np.intp)
@@ -411,13 +414,13 @@ def _dunique(x, field, full_result):
     return da.Array(graph, name, chunks, dtype=dtype, meta=meta_from_array(x, ndim=len(chunks), dtype=dtype))
 
 
-def _unique(name, x, fields, full_result):
+def _unique(name, x, fields, full_result, equal_nan=False):
     x = as_tensor(x)
     if x.ndim == 0:
         x = reshape(x, (1,))
     if any(math.isnan(s) for s in x.shape) and full_result:
         raise ValueError(f"{name} needs a Tensor of known shape; call .compute_chunk_sizes() first")
-    return tuple(dask_op(_dunique, (x,), f, full_result) for f in fields)
+    return tuple(dask_op(_dunique, (x,), f, full_result, bool(equal_nan)) for f in fields)
 
 
 def unique_values(x) -> Tensor:

@@ -247,6 +247,12 @@ def _dask_rules():
         mask = eye(rows, cols, k=offset, dtype=g.dtype)
         return (mv.rechunk(ew("multiply", mask, full), x.chunks),)
 
+    def scan(g, out, x, kind, axis, dtype):
+        if kind != "cumsum":
+            raise NotImplementedError(f"no gradient rule for {kind}; write it as exp(cumsum(log(x))) for positive x")
+        flip = (slice(None),) * axis + (slice(None, None, -1),)  # d/dx_i of sum_j g_j out_j is sum_{j>=i} g_j
+        return (mv.getitem(red.cumsum(mv.getitem(g, flip), axis=axis), flip),)
+
     def matmul(g, out, a, b):
         ga = la.matmul(g, mv.matrix_transpose(b)) if b.ndim > 1 else ew("multiply", g[..., None], b)
         gb = la.matmul(mv.matrix_transpose(a), g) if a.ndim > 1 else ew("multiply", a[:, None], g)
@@ -255,7 +261,7 @@ def _dask_rules():
     return {
         mv._dtranspose: transpose, mv._dreshape: reshape, mv._drechunk: rechunk,
         mv._dbroadcast: broadcast, mv._dconcatenate: concatenate, mv._dgetitem: getitem,
-        la._dmatmul: matmul, la._ddiagonal: diagonal,
+        la._dmatmul: matmul, la._ddiagonal: diagonal, red._dscan: scan,
     }
 
 

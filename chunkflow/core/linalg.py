@@ -207,7 +207,7 @@ def vector_norm(x, axis=None, keepdims=False, ord=2) -> Tensor:  # noqa: A002
 
 
 def matrix_norm(x, keepdims=False, ord="fro") -> Tensor:  # noqa: A002
-    """Matrix norm over the last two axes: 'fro', 1, -1, inf, -inf."""
+    """Matrix norm over the last two axes: 'fro', 'nuc', 1, -1, 2, -2, inf, -inf."""
     x = _inexact(as_tensor(x))
     if x.ndim < 2:
         raise ValueError(f"matrix_norm needs at least 2 dimensions, got shape {x.shape}")
@@ -221,8 +221,12 @@ def matrix_norm(x, keepdims=False, ord="fro") -> Tensor:  # noqa: A002
     elif ord in (np.inf, -np.inf):
         row = red.sum(a, axis=x.ndim - 1, keepdims=True)
         out = (red.max if ord == np.inf else red.min)(row, axis=x.ndim - 2, keepdims=True)
+    elif ord in (2, -2, "nuc"):  # from the singular values (each matrix is gathered into one chunk)
+        s = svdvals(x)
+        reduce = {2: red.max, -2: red.min, "nuc": red.sum}[ord]
+        out = reduce(s, axis=-1, keepdims=True).reshape(s.shape[:-1] + (1, 1))
     else:
-        raise ValueError(f"invalid matrix norm order {ord!r}; use 'fro', 1, -1, inf or -inf")
+        raise ValueError(f"invalid matrix norm order {ord!r}; use 'fro', 'nuc', 1, -1, 2, -2, inf or -inf")
     return out if keepdims else reshape(out, x.shape[:-2])
 
 
@@ -237,14 +241,12 @@ def norm(x, ord=None, axis=None, keepdims=False) -> Tensor:  # noqa: A002
     if len(axes) == 1:
         return vector_norm(x, axis=axes, keepdims=keepdims, ord=2 if ord is None else ord)
     if len(axes) == 2:
-        moved = x
-        if axes != (x.ndim - 2, x.ndim - 1):
-            from .manipulation import moveaxis
+        from .manipulation import moveaxis
 
-            moved = moveaxis(x, axes, (x.ndim - 2, x.ndim - 1))
-            if keepdims:
-                raise ValueError("keepdims with matrix norms over non-trailing axes is not supported")
-        return matrix_norm(moved, keepdims=keepdims, ord="fro" if ord is None else ord)
+        # in the order given: (row axis, column axis), which 1/inf norms tell apart
+        rows, cols = (int(a) % x.ndim for a in axis)
+        out = matrix_norm(moveaxis(x, (rows, cols), (-2, -1)), ord="fro" if ord is None else ord)
+        return reshape(out, tuple(1 if d in axes else n for d, n in enumerate(x.shape))) if keepdims else out
     raise ValueError(f"norm over {len(axes)} axes is not defined; use 1 or 2 axes")
 
 

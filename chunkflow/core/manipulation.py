@@ -344,6 +344,8 @@ def getitem(x, index) -> Tensor:
         mask = _array_of(item, tensors) if isinstance(item, (np.ndarray, tuple)) else None
         if mask is not None and mask.dtype == bool and mask.ndim == 0:
             return _scalar_mask(x, spec, tensors, k)
+        if mask is not None and mask.dtype == bool and 1 < mask.ndim < x.ndim:
+            return _merged_mask(x, spec, tensors, k)
     int_arrays = [_array_of(i, tensors) for i in spec if isinstance(i, (np.ndarray, tuple))]
     int_arrays = [a for a in int_arrays if a.dtype != bool]
     if len(int_arrays) == 1 and int_arrays[0].ndim > 1 and not any(isinstance(i, int) for i in spec):
@@ -360,6 +362,26 @@ def getitem(x, index) -> Tensor:
     if any(isinstance(i, (np.ndarray, tuple)) for i in spec) and any(i is None or isinstance(i, int) for i in spec):
         return _advanced_index(x, spec, tensors)
     return dask_op(_dgetitem, (x, *tensors), index=spec)
+
+
+def _merged_mask(x, spec, tensors, k):
+    """``x[spec]`` where ``spec[k]`` is an N-d boolean mask over some of ``x``'s axes (N > 1).
+
+    dask takes N-d masks only over all axes, so the masked axes are merged into
+    one and the raveled mask takes from it (NumPy's result: the masked axes
+    become one axis of the selected elements).
+    """
+    ellipsis = x.ndim - _consumed(spec, tensors)
+    start = sum(ellipsis if i is Ellipsis else _consumed((i,), tensors) for i in spec[:k])
+    mask = _array_of(spec[k], tensors)
+    masked = x.shape[start:start + mask.ndim]
+    if any(math.isnan(n) for n in masked):
+        raise IndexError(f"a {mask.ndim}-d boolean index needs known lengths on the axes it masks, got {masked}; "
+                         f"call .compute_chunk_sizes() first")
+    merged = reshape(x, x.shape[:start] + (math.prod(masked),) + x.shape[start + mask.ndim:])
+    flat = reshape(mask, (-1,)) if isinstance(mask, Tensor) else mask.reshape(-1)
+    items = [flat if j == k else _array_of(i, tensors) if isinstance(i, tuple) else i for j, i in enumerate(spec)]
+    return getitem(merged, tuple(items))
 
 
 def _scalar_mask(x, spec, tensors, k):
@@ -500,8 +522,7 @@ def _check_index(x, spec, tensors):
         if item is None:
             continue
         if item is Ellipsis:
-            rest = sum(1 for i in spec[pos + 1:] if i is not None and i is not Ellipsis)
-            axis = x.ndim - rest
+            axis = x.ndim - _consumed(spec[pos + 1:], tensors)  # an N-d boolean mask after it takes N axes
             continue
         n = x.shape[axis] if axis < x.ndim else math.nan  # a 0-d boolean index consumes no axis
         if isinstance(item, int):

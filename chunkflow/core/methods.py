@@ -11,6 +11,7 @@ import numpy as np
 
 from . import elementwise as ew
 from . import creation, linalg, manipulation, numpy_compat, reductions
+from .graph import as_tensor
 from .tensor import Tensor
 
 
@@ -77,6 +78,27 @@ Tensor.dot = linalg.dot
 Tensor.to_device = creation.to_device
 
 
+def _item(self, *args):
+    """One element as a Python scalar, as ``ndarray.item``: the only one, at a flat index, or at an index tuple."""
+    index = args[0] if len(args) == 1 and isinstance(args[0], tuple) else args
+    if not index:
+        if self.size != 1:
+            raise ValueError(f"item() without an index needs a Tensor of size 1, got shape {self.shape}; "
+                             f"pass an index (x.item(0, 2)) or reduce it first")
+        return self.compute().reshape(()).item()
+    if len(index) == 1 and self.ndim != 1:  # a flat index, as NumPy
+        flat = int(index[0])
+        if not -self.size <= flat < self.size:
+            raise IndexError(f"index {flat} is out of bounds for a Tensor of size {self.size}")
+        index = np.unravel_index(flat % self.size, self.shape)
+    return self[tuple(int(i) for i in index)].compute().item()
+
+
+Tensor.item = _item
+Tensor.tolist = lambda self: np.asarray(self).tolist()
+Tensor.copy = lambda self: self  # Tensors are immutable, so a copy is the same Tensor
+
+
 def _dlpack(self, *, stream=None, max_version=None, dl_device=None, copy=None):
     """A DLPack capsule of this Tensor's computed value (runs the graph)."""
     value = self.compute()
@@ -109,16 +131,31 @@ Tensor.compute_chunk_sizes = _compute_chunk_sizes
 
 # ---------------------------------------------------------------- NumPy protocols
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    if kwargs.get("out") is not None or method not in ("__call__", "reduce"):
+    if kwargs.get("out") is not None or method not in ("__call__", "reduce", "accumulate", "outer"):
         return NotImplemented
+    kwargs.pop("out", None)
     name = ufunc.__name__
+    dtype = kwargs.pop("dtype", None)
     if method == "reduce":
         reducer = {"add": reductions.sum, "multiply": reductions.prod, "maximum": reductions.max,
                    "minimum": reductions.min, "logical_and": reductions.all,
                    "logical_or": reductions.any}.get(name)
-        if reducer is None or len(inputs) != 1:
+        if reducer is None or len(inputs) != 1 or set(kwargs) - {"axis", "keepdims"}:
             return NotImplemented
-        return reducer(inputs[0], axis=kwargs.get("axis", 0), keepdims=kwargs.get("keepdims", False))
+        out = reducer(inputs[0], axis=kwargs.get("axis", 0), keepdims=kwargs.get("keepdims", False))
+        return out if dtype is None else out.astype(dtype)
+    if method == "accumulate":  # np.add.accumulate(x) is a cumulative sum along axis 0
+        scan = {"add": reductions.cumsum, "multiply": reductions.cumprod}.get(name)
+        if scan is None or len(inputs) != 1 or set(kwargs) - {"axis"}:
+            return NotImplemented
+        return scan(inputs[0], axis=kwargs.get("axis", 0), dtype=dtype)
+    if method == "outer":  # np.add.outer(a, b): a's axes first, then b's, by broadcasting
+        if len(inputs) != 2:
+            return NotImplemented
+        a, b = (as_tensor(i) for i in inputs)
+        inputs = (manipulation.reshape(a, a.shape + (1,) * b.ndim), b)
+    if dtype is not None:  # NumPy's dtype=: the loop runs in (and gives) that dtype
+        inputs = tuple(ew.astype(i, dtype) if isinstance(i, (Tensor, np.ndarray)) else i for i in inputs)
     if name == "matmul" and not kwargs:  # ndarray @ Tensor
         return linalg.matmul(*inputs)
     name = {"absolute": "abs", "true_divide": "divide", "conjugate": "conj", "invert": "invert"}.get(name, name)
@@ -149,5 +186,16 @@ _NUMPY_FUNCTIONS = {getattr(np.linalg, name): getattr(linalg, name) for name in 
     "tensordot", "matmul", "diagonal", "trace", "cross") if hasattr(np.linalg, name) and hasattr(linalg, name)}
 _NUMPY_FUNCTIONS.update({getattr(np, name): getattr(numpy_compat, name) for name in numpy_compat.__all__
                          if hasattr(np, name)})
+
+
+def _np_cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """``np.cross`` of 3-vectors along one shared axis (the array API's ``linalg.cross``)."""
+    if axis is None and not axisa == axisb == axisc:
+        raise NotImplementedError("np.cross with different axisa/axisb/axisc is not supported; "
+                                  "move the vector axes with np.moveaxis and pass axis=")
+    return linalg.cross(a, b, axis=axisa if axis is None else axis)
+
+
+_NUMPY_FUNCTIONS[np.cross] = _np_cross
 _NUMPY_FUNCTIONS.update({np.shape: lambda a: a.shape, np.ndim: lambda a: a.ndim, np.size: lambda a, axis=None:
                          math.prod(a.shape) if axis is None else a.shape[axis]})

@@ -41,15 +41,19 @@ from . import reductions as red
 from .elementwise import elementwise, where
 from .graph import as_tensor, dask_op, normalize_axis
 from .creation import full_like
-from .manipulation import _dargwhere, broadcast_to, concatenate, expand_dims, getitem, moveaxis, ravel, rechunk, reshape
+from .manipulation import (
+    _dargwhere, broadcast_to, concatenate, expand_dims, flip, getitem, moveaxis, ravel, rechunk, reshape,
+    transpose,
+)
 from .tensor import Tensor
 
 __all__ = [
-    "nansum", "nanprod", "nanmean", "nanvar", "nanstd", "nanmax", "nanmin", "nanargmax", "nanargmin",
-    "ptp", "average", "cov", "corrcoef", "quantile", "percentile", "median", "nanquantile",
-    "nanpercentile", "nanmedian", "isclose", "allclose", "array_equal", "nan_to_num", "hstack", "vstack",
-    "dstack", "column_stack", "atleast_1d", "atleast_2d", "split", "array_split", "einsum", "bincount",
-    "histogram", "digitize", "isin", "pad", "argwhere", "diag", "unique", "amax", "amin", "around",
+    "nansum", "nanprod", "nancumsum", "nancumprod", "nanmean", "nanvar", "nanstd", "nanmax", "nanmin",
+    "nanargmax", "nanargmin", "ptp", "average", "cov", "corrcoef", "quantile", "percentile", "median",
+    "nanquantile", "nanpercentile", "nanmedian", "isclose", "allclose", "array_equal", "nan_to_num", "hstack",
+    "vstack", "dstack", "column_stack", "fliplr", "flipud", "atleast_1d", "atleast_2d", "split", "array_split",
+    "einsum", "bincount", "histogram", "digitize", "isin", "pad", "argwhere", "diag", "unique", "amax", "amin",
+    "around",
 ]
 
 
@@ -72,6 +76,18 @@ def nanprod(x, axis=None, dtype=None, keepdims=False) -> Tensor:
                     keepdims=keepdims)
 
 
+def nancumsum(x, axis=None, dtype=None) -> Tensor:
+    """Cumulative sum treating NaNs as zero (flattened when ``axis`` is None)."""
+    x = as_tensor(x)
+    return red.cumsum(where(elementwise("isnan", x), 0, x) if _float(x) else x, axis=axis, dtype=dtype)
+
+
+def nancumprod(x, axis=None, dtype=None) -> Tensor:
+    """Cumulative product treating NaNs as one (flattened when ``axis`` is None)."""
+    x = as_tensor(x)
+    return red.cumprod(where(elementwise("isnan", x), 1, x) if _float(x) else x, axis=axis, dtype=dtype)
+
+
 def _count(x, axis, keepdims):
     """Number of non-NaN values along ``axis`` (float64)."""
     return red.sum(elementwise("logical_not", elementwise("isnan", x)), axis=axis, dtype=np.float64,
@@ -84,7 +100,7 @@ def nanmean(x, axis=None, dtype=None, keepdims=False) -> Tensor:
     if not _float(x):
         return red.mean(x, axis=axis, dtype=dtype, keepdims=keepdims)
     out = nansum(x, axis=axis, keepdims=keepdims) / _count(x, axis, keepdims)
-    return out if dtype is None else out.astype(dtype)
+    return out.astype(x.dtype if dtype is None else dtype)  # the count is float64; NumPy keeps float32 float32
 
 
 def nanvar(x, axis=None, dtype=None, ddof=0, keepdims=False) -> Tensor:
@@ -96,7 +112,7 @@ def nanvar(x, axis=None, dtype=None, ddof=0, keepdims=False) -> Tensor:
     dev = where(elementwise("isnan", x), 0, x - mean)
     dof = _count(x, axis, keepdims) - ddof
     out = where(dof > 0, red.sum(dev * dev, axis=axis, keepdims=keepdims) / dof, np.nan)  # NumPy: NaN
-    return out if dtype is None else out.astype(dtype)
+    return out.astype(np.finfo(x.dtype).dtype if dtype is None else dtype)  # real, at x's precision
 
 
 def nanstd(x, axis=None, dtype=None, ddof=0, keepdims=False) -> Tensor:
@@ -201,10 +217,8 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
         y = as_tensor(y)
         y = y.reshape(1, -1) if y.ndim == 1 else y
         obs = concatenate([obs, y.T if rowvar else y], axis=1)
-    if dtype is not None:
-        obs = obs.astype(dtype)
-    elif not _float(obs):
-        obs = obs.astype(np.float64)
+    # NumPy computes in at least float64 (float32 data gives a float64 matrix)
+    obs = obs.astype(np.result_type(obs.dtype, np.float64) if dtype is None else dtype)
     n = obs.shape[0]
     ddof = (0 if bias else 1) if ddof is None else ddof
     z = obs - red.mean(obs, axis=0, keepdims=True)
@@ -294,22 +308,38 @@ def _quantile(name, a, q, axis, method, keepdims, nan):
         flat = ravel(a)
         out = _quantile(name, flat, q, 0, method, False, nan)
         return reshape(out, qs.shape + (1,) * a.ndim) if keepdims else out
+    if isinstance(axis, (tuple, list)):  # several axes: moved last and merged into one, as NumPy does
+        axes = normalize_axis(axis, a.ndim)
+        rest = tuple(d for d in range(a.ndim) if d not in axes)
+        merged = reshape(transpose(a, rest + axes), tuple(a.shape[d] for d in rest) + (-1,))
+        out = _quantile(name, merged, q, -1, method, False, nan)
+        kept = tuple(1 if d in axes else s for d, s in enumerate(a.shape))
+        return reshape(out, qs.shape + kept) if keepdims else out
     if not isinstance(axis, numbers.Integral):
-        raise NotImplementedError(f"{name}: axis must be None or one integer, got {axis!r}")
+        raise TypeError(f"{name}: axis must be None, an int or a tuple of ints, got {axis!r}")
     (ax,) = normalize_axis(axis, a.ndim, allow_none=False)
     if math.isnan(a.shape[ax]):
         raise ValueError(f"{name} needs a known length along axis {ax}; call .compute_chunk_sizes() first")
     from .array_api import _whole_axis
 
-    # NumPy's result dtype (a scalar q keeps float32 float32, method="lower" keeps integers), and its
-    # TypeError for data it cannot order (booleans) raised here
+    # NumPy's result dtype (a Python float q keeps float32 float32, a NumPy float64 q does not;
+    # method="lower" keeps integers), and its TypeError for data it cannot order (booleans) raised here
     probe = np.nanquantile if nan else np.quantile
-    dtype = probe(np.zeros(1, a.dtype), float(qs) if qs.ndim == 0 else qs, method=method).dtype
+    weak = isinstance(q, (int, float)) and not isinstance(q, np.generic)  # a Python scalar q, as NEP 50
+    q_meta = 0.0 if weak else np.zeros(qs.shape, np.asarray(to_host(q)).dtype)
+    dtype = probe(np.zeros(1, a.dtype), q_meta, method=method).dtype
     out = dask_op(_dquantile, (_whole_axis(a, ax),), tuple(qs.ravel().tolist()), ax, method, nan, dtype)
     if qs.ndim == 0:
         return out if keepdims else getitem(out, (slice(None),) * ax + (0,))
     out = moveaxis(out, ax, 0)
     return expand_dims(out, ax + 1) if keepdims else out
+
+
+def _fraction(percent):
+    """Percentiles as quantiles, of NumPy's dtype (a Python scalar stays a Python scalar)."""
+    if isinstance(percent, (int, float)) and not isinstance(percent, np.generic):
+        return percent / 100
+    return np.asarray(to_host(percent)) / 100
 
 
 def quantile(a, q, axis=None, method="linear", keepdims=False, *, interpolation=None) -> Tensor:
@@ -319,13 +349,19 @@ def quantile(a, q, axis=None, method="linear", keepdims=False, *, interpolation=
 
 def percentile(a, q, axis=None, method="linear", keepdims=False, *, interpolation=None) -> Tensor:
     """Exact percentiles ``q`` in [0, 100] along ``axis``, as ``np.percentile``."""
-    return _quantile("percentile", a, np.asarray(to_host(q), dtype=np.float64) / 100, axis, interpolation or method,
+    return _quantile("percentile", a, _fraction(q), axis, interpolation or method,
                      keepdims, nan=False)
+
+
+def _bool_as_float(a):
+    """``a`` with booleans as float64: NumPy's median averages them, where quantile refuses them."""
+    a = as_tensor(a)
+    return a.astype(np.float64) if a.dtype == np.bool_ else a
 
 
 def median(a, axis=None, keepdims=False) -> Tensor:
     """Exact median along ``axis``, as ``np.median``."""
-    return _quantile("median", a, 0.5, axis, "linear", keepdims, nan=False)
+    return _quantile("median", _bool_as_float(a), 0.5, axis, "linear", keepdims, nan=False)
 
 
 def nanquantile(a, q, axis=None, method="linear", keepdims=False, *, interpolation=None) -> Tensor:
@@ -335,13 +371,13 @@ def nanquantile(a, q, axis=None, method="linear", keepdims=False, *, interpolati
 
 def nanpercentile(a, q, axis=None, method="linear", keepdims=False, *, interpolation=None) -> Tensor:
     """``percentile`` ignoring NaNs."""
-    return _quantile("nanpercentile", a, np.asarray(to_host(q), dtype=np.float64) / 100, axis,
+    return _quantile("nanpercentile", a, _fraction(q), axis,
                      interpolation or method, keepdims, nan=True)
 
 
 def nanmedian(a, axis=None, keepdims=False) -> Tensor:
     """``median`` ignoring NaNs."""
-    return _quantile("nanmedian", a, 0.5, axis, "linear", keepdims, nan=True)
+    return _quantile("nanmedian", _bool_as_float(a), 0.5, axis, "linear", keepdims, nan=True)
 
 
 # ---------------------------------------------------------------- comparisons and cleaning
@@ -391,6 +427,22 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None) -> Tensor:
 
 
 # ---------------------------------------------------------------- stacking and splitting
+def fliplr(m) -> Tensor:
+    """``m`` with its columns (axis 1) in reverse order."""
+    m = as_tensor(m)
+    if m.ndim < 2:
+        raise ValueError(f"fliplr needs at least 2 dimensions, got shape {m.shape}")
+    return flip(m, axis=1)
+
+
+def flipud(m) -> Tensor:
+    """``m`` with its rows (axis 0) in reverse order."""
+    m = as_tensor(m)
+    if m.ndim < 1:
+        raise ValueError("flipud needs at least 1 dimension, got a 0-d Tensor")
+    return flip(m, axis=0)
+
+
 def atleast_1d(*arys):
     """Each input with at least one dimension."""
     out = [reshape(as_tensor(a), (1,)) if as_tensor(a).ndim == 0 else as_tensor(a) for a in arys]
@@ -460,16 +512,20 @@ def split(x, indices_or_sections, axis=0) -> list:
 
 
 # ---------------------------------------------------------------- lowered to dask.array
-def _deinsum(*operands, subscripts, kw):
-    return da.einsum(subscripts, *operands, **dict(kw))
+def _deinsum(*operands, subscripts, kw, dtype):
+    return da.einsum(subscripts, *operands, dtype=dtype, **dict(kw)).astype(dtype, copy=False)
 
 
 def einsum(subscripts, *operands, **kwargs) -> Tensor:
     """Einstein summation (dask.array's; not differentiable)."""
     if not isinstance(subscripts, str):
         raise TypeError("einsum: give the subscripts as a string first, e.g. einsum('ij,j->i', x, w)")
-    return dask_op(_deinsum, tuple(as_tensor(o) for o in operands), subscripts=subscripts,
-                   kw=tuple(sorted(kwargs.items())))
+    operands = tuple(as_tensor(o) for o in operands)
+    dtype = kwargs.pop("dtype", None)
+    if dtype is None:  # dask sums integers and booleans as int64; NumPy keeps their dtype
+        dtype = np.einsum(subscripts, *(np.ones((1,) * o.ndim, o.dtype) for o in operands)).dtype
+    return dask_op(_deinsum, operands, subscripts=subscripts, kw=tuple(sorted(kwargs.items())),
+                   dtype=np.dtype(dtype))
 
 
 def _dbincount(x, *w, minlength):
@@ -602,23 +658,18 @@ def diag(v, k=0) -> Tensor:
 
 
 def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None, *, equal_nan=True):
-    """Sorted distinct values, with NumPy's optional outputs (from the array API's ``unique_*``)."""
-    from .array_api import unique_all, unique_counts, unique_values
+    """Sorted distinct values, with NumPy's optional outputs (all NaNs are one value unless ``equal_nan=False``)."""
+    from .array_api import _unique
 
     if axis is not None:
         raise NotImplementedError("unique(axis=...) is not supported; call np.unique on the computed array")
-    x = ravel(as_tensor(ar))
-    if not (return_index or return_inverse or return_counts):
-        return unique_values(x)
+    ar = as_tensor(ar)
+    x = ravel(ar)
     if return_index or return_inverse:
-        res = unique_all(x)
-        out = [res.values]
-        if return_index:
-            out.append(res.indices)
-        if return_inverse:
-            out.append(res.inverse_indices)
-        if return_counts:
-            out.append(res.counts)
-        return tuple(out)
-    res = unique_counts(x)
-    return res.values, res.counts
+        values, index, inverse, counts = _unique("unique", x, (0, 1, 2, 3), True, equal_nan)
+        wanted = (values, index, reshape(inverse, ar.shape), counts)  # NumPy 2: inverse in ar's shape
+        flags = (True, return_index, return_inverse, return_counts)
+        return tuple(out for out, want in zip(wanted, flags) if want)
+    if return_counts:
+        return _unique("unique", x, (0, 1), False, equal_nan)
+    return _unique("unique", x, (0,), False, equal_nan)[0]

@@ -217,6 +217,12 @@ def test_sort_and_stable_argsort(a, axis, descending):
              lambda x: (np_sort(x), np_argsort(x)), a)
 
 
+def test_np_sort_and_argsort_with_axis_none_flatten():
+    a = np.array([[3.0, np.nan, 1.0], [2.0, 1.0, 0.5], [np.nan, 4.0, 1.0]])
+    check_op(lambda t: (np.sort(t, axis=None), np.argsort(t, axis=None, stable=True)),
+             lambda x: (np.sort(x, axis=None), np.argsort(x, axis=None, stable=True)), a)
+
+
 def test_argsort_descending_keeps_ties_in_order():
     x = cf.from_array(np.array([1, 3, 1, 3, 2]), chunks=2)
     np.testing.assert_array_equal(cf.argsort(x, descending=True).compute(scheduler="sync"), [1, 3, 4, 0, 2])

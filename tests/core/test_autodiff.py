@@ -89,6 +89,9 @@ MOVEMENT = {
     "bool-mask-array": lambda w, x: cf.exp((x * w)[np.arange(23) % 3 == 0]).sum(),
     "bool-mask-tensor": lambda w, x: ((x * w)[x[:, 0] > 0] ** 2).sum(),
     "int-tensor": lambda w, x: (w[cf.argmax(x, axis=1)] * x[:, 0]).sum(),
+    "cumsum-rows": lambda w, x: (cf.cumsum(x * w, axis=0) * x).sum(),
+    "cumsum-cols": lambda w, x: (cf.cumsum(x * w, axis=1) ** 2).sum(),
+    "cumsum-flat": lambda w, x: (cf.cumsum(x * w) * cf.arange(92.0)).sum(),
 }
 
 

@@ -113,6 +113,17 @@ def test_matrix_norms(dtype):
     check_ops(cases, a, rtol=RTOL)
 
 
+def test_matrix_norms_from_singular_values_and_over_axes_in_order():
+    a = np.arange(3 * 5 * 4, dtype=np.float64).reshape(3, 5, 4) % 7 - 3.0
+    cases = {f"norm ord={o} axis={ax} keepdims={k}": (
+        lambda x, o=o, ax=ax, k=k: np.linalg.norm(x, o, axis=ax, keepdims=k),
+        lambda x, o=o, ax=ax, k=k: np.linalg.norm(x, o, axis=ax, keepdims=k))
+        for o in (2, -2, "nuc", 1, np.inf) for ax in ((1, 2), (2, 1), (0, 2), (-1, 0)) for k in (False, True)}
+    cases.update({f"matrix_norm {o}": (lambda x, o=o: np.linalg.matrix_norm(x, ord=o),
+                                       lambda x, o=o: np.linalg.matrix_norm(x, ord=o)) for o in (2, -2, "nuc")})
+    check_ops(cases, a, rtol=1e-10)
+
+
 def test_matrix_norm_of_stack():
     a = np.arange(2 * 3 * 4, dtype=np.float64).reshape(2, 3, 4) - 10
     check_ops({o: (lambda x, o=o: cf.linalg.matrix_norm(x, ord=o), lambda x, o=o: np.linalg.matrix_norm(x, ord=o))

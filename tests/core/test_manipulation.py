@@ -97,6 +97,25 @@ def test_boolean_mask_along_axis0(data):
         check_tensor(s, s.compute(scheduler="sync"), expected)
 
 
+@pytest.mark.parametrize("index", [
+    lambda m, t: m, lambda m, t: (m, slice(1, 3)), lambda m, t: (m, None), lambda m, t: (None, m),
+    lambda m, t: (Ellipsis, t), lambda m, t: (Ellipsis, t, None), lambda m, t: (0, Ellipsis, t),
+    lambda m, t: (slice(None), m[0]), lambda m, t: (slice(1, None), m[1]), lambda m, t: (m[:, :, 0], 2),
+    lambda m, t: (slice(None), m[0], slice(None, None, -2)),
+])
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_boolean_mask_over_some_axes(index, as_tensor):
+    """An N-d mask over N of the axes (N > 1), before, after or beside other indices, as NumPy."""
+    a = np.random.default_rng(3).normal(size=(2, 3, 4, 5))
+    lead, trail = a[..., 0] > 0, a[0, 0] > 0  # masks over the first three and the last two axes
+
+    def cf_fn(x):
+        wrap = (lambda m: cf.from_array(m, chunks=2)) if as_tensor else (lambda m: m)
+        return x[index(wrap(lead), wrap(trail))]
+
+    check_op(cf_fn, lambda x: x[index(lead, trail)], a, chunkings=[(1, 2, 3, 2), -1])
+
+
 def test_mask_from_comparison_of_same_tensor():
     a = np.arange(-6.0, 18.0).reshape(8, 3)
     x = cf.from_array(a, chunks=(3, 2))

@@ -160,3 +160,77 @@ def test_shape_queries_and_errors():
     with pytest.raises(NotImplementedError, match="aweights"):
         np.cov(x, aweights=np.ones(4))
     check_op(lambda t: np.linalg.det(t.T @ t), lambda a: np.linalg.det(a.T @ a), A, rtol=1e-8)
+
+
+def test_nan_statistics_keep_float32_as_numpy_does():
+    a = A_NAN[:, :3].astype(np.float32)
+    check_ops({f"{name}-{axis}": (lambda x, f=getattr(np, name), axis=axis: f(x, axis=axis),
+                                  lambda x, f=getattr(np, name), axis=axis: f(x, axis=axis))
+               for name in ("nanmean", "nanvar", "nanstd") for axis in (None, 0, 1)}, a, rtol=1e-5)
+    # np.cov/np.corrcoef compute in at least float64
+    check_ops({"cov": (np.cov, np.cov), "corrcoef": (lambda x: np.corrcoef(x, rowvar=False),
+                                                      lambda x: np.corrcoef(x, rowvar=False))},
+              A.astype(np.float32), rtol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # all-NaN slices, as in NumPy
+def test_nan_scans_treat_nans_as_identity():
+    check_ops({f"{name}-{axis}": (lambda x, f=getattr(np, name), axis=axis: f(x, axis=axis),
+                                  lambda x, f=getattr(np, name), axis=axis: f(x, axis=axis))
+               for name in ("nancumsum", "nancumprod") for axis in (None, 0, 1)}, A_NAN[:8] / 2)
+    check_op(lambda x: np.nancumsum(x, axis=0), lambda x: np.nancumsum(x, axis=0), np.arange(12).reshape(4, 3))
+
+
+def test_np_unique_makes_nans_one_value_and_inverse_keeps_shape():
+    a = np.array([[1.0, np.nan, 2.0], [np.nan, 1.0, 3.0], [np.nan, 2.0, 1.0]])
+    x = cf.from_array(a, chunks=(1, 2))
+    for kw in ({}, dict(return_counts=True), dict(return_inverse=True),
+               dict(return_index=True, return_inverse=True, return_counts=True), dict(equal_nan=False)):
+        want = np.unique(a, **kw)
+        got = cf.compute(*np.unique(x, **kw)) if isinstance(want, tuple) else cf.compute(np.unique(x, **kw))
+        want = want if isinstance(want, tuple) else (want,)
+        assert len(got) == len(want), kw
+        for g, w in zip(got, want):
+            assert g.shape == w.shape, kw
+            np.testing.assert_array_equal(g, w, err_msg=str(kw))
+
+
+@pytest.mark.parametrize("axis", [(0, 1), (1, 0), [1], (-1, 0)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_medians_and_quantiles_over_several_axes(axis, keepdims):
+    a = RNG.normal(size=(5, 4, 3))
+    a[1, 2, 0] = np.nan
+    check_ops({
+        "median": (lambda x: np.median(x, axis=axis, keepdims=keepdims),
+                   lambda x: np.median(x, axis=axis, keepdims=keepdims)),
+        "nanmedian": (lambda x: np.nanmedian(x, axis=axis, keepdims=keepdims),
+                      lambda x: np.nanmedian(x, axis=axis, keepdims=keepdims)),
+        "nanquantile": (lambda x: np.nanquantile(x, [0.2, 0.9], axis=axis, keepdims=keepdims),
+                        lambda x: np.nanquantile(x, [0.2, 0.9], axis=axis, keepdims=keepdims)),
+    }, a)
+
+
+def test_median_of_booleans_and_quantile_dtypes_follow_numpy():
+    b = A > 0
+    check_ops({f"median-{axis}": (lambda x, axis=axis: np.median(x, axis=axis),
+                                  lambda x, axis=axis: np.median(x, axis=axis)) for axis in (None, 0, 1)}, b)
+    f32 = A.astype(np.float32)
+    # a Python scalar q keeps float32 data float32; NumPy scalars and lists promote (NEP 50)
+    for q in (50, 50.0, np.float64(50), np.float32(50), [10, 50], np.array([10, 50], np.float32), np.int64(50)):
+        check_op(lambda x, q=q: np.percentile(x, q, axis=0), lambda x, q=q: np.percentile(x, q, axis=0), f32,
+                 chunkings=[(5, 2)], rtol=1e-6)
+    check_op(lambda x: np.quantile(x, np.float64(0.5)), lambda x: np.quantile(x, np.float64(0.5)), f32,
+             chunkings=[(5, 2)], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.int32, np.int64, np.float32])
+def test_einsum_keeps_numpy_dtype(dtype):
+    a = (A * 3).astype(dtype)
+    check_ops({s: (lambda x, s=s: np.einsum(s, x, x), lambda x, s=s: np.einsum(s, x, x))
+               for s in ("ij,ij->j", "ij,ik->jk", "ij,ij->")}, a)
+
+
+def test_fliplr_flipud():
+    check_ops({"fliplr": (np.fliplr, np.fliplr), "flipud": (np.flipud, np.flipud)}, A)
+    with pytest.raises(ValueError, match="at least 2"):
+        np.fliplr(cf.from_array(A[0], chunks=2))

@@ -108,3 +108,27 @@ def test_unsupported_numpy_function_is_not_silently_computed(x):
     # NumPy functions chunkflow has no lazy version of refuse rather than compute
     with pytest.raises(TypeError):
         np.fft.fft(x)
+
+
+def test_ufunc_methods_and_dtype_argument(x, y):
+    v = cf.from_array(A[0], chunks=3)
+    _lazy(np.add.outer(v, x), np.add.outer(A[0], A))
+    _lazy(np.multiply.outer(x, 2.0), np.multiply.outer(A, 2.0))
+    _lazy(np.equal.outer(v, v), np.equal.outer(A[0], A[0]))
+    _lazy(np.add.accumulate(x), np.add.accumulate(A))
+    _lazy(np.multiply.accumulate(x, axis=1), np.multiply.accumulate(A, axis=1))
+    _lazy(np.add.reduce(x, axis=None), np.add.reduce(A, axis=None))
+    assert np.add.reduce(x, dtype=np.float32).dtype == np.float32  # dtype= was ignored
+    assert np.exp(x, dtype=np.float32).dtype == np.float32
+    np.testing.assert_allclose(np.exp(x, dtype=np.float32).compute(), np.exp(A, dtype=np.float32), rtol=1e-6)
+    _lazy(np.add(x, 1, dtype=np.float32), np.add(A, 1, dtype=np.float32))
+
+
+def test_np_cross_of_three_vectors():
+    a = np.arange(21.0).reshape(7, 3) % 5 - 2
+    b = a[::-1] * 0.5
+    t, u = cf.from_array(a, chunks=2), cf.from_array(b, chunks=3)
+    _lazy(np.cross(t, u), np.cross(a, b))
+    _lazy(np.cross(t.T, u.T, axis=0), np.cross(a.T, b.T, axis=0))
+    with pytest.raises(ValueError, match="length 3"):
+        np.cross(t[:, :2], u[:, :2])

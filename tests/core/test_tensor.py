@@ -26,6 +26,21 @@ def test_scalar_conversions():
         bool(x)
 
 
+def test_item_tolist_copy_as_numpy():
+    a = np.arange(12.0).reshape(3, 4)
+    x = cf.from_array(a, chunks=(2, 3))
+    assert x.sum().item() == a.sum().item() and type(x.sum().item()) is float
+    assert type(x.astype(int)[1, 2].item()) is int
+    for args in ((5,), (-1,), (1, 2), ((2, 3),)):
+        assert x.item(*args) == a.item(*args)
+    assert x.tolist() == a.tolist() and x[0, 0].tolist() == 0.0
+    assert x.copy() is x  # immutable: the same Tensor
+    with pytest.raises(ValueError, match="size 1"):
+        x.item()
+    with pytest.raises(IndexError, match="out of bounds"):
+        x.item(12)
+
+
 def test_equal_expressions_are_one_node():
     x = cf.from_array(np.arange(6.0), chunks=2)
     assert cf.exp(x + 1) is cf.exp(x + 1)
