@@ -378,6 +378,7 @@ def group_partials(program, specs, axes, rows, nleaves, shapes, *leaves):
     blocks = [leaves[i * nleaves:(i + 1) * nleaves] for i in range(len(shapes))]
     if len(blocks) > 1 and None not in shapes:
         xp = array_module(*leaves)
+        blocks = [on_module(xp, b) for b in blocks]  # CPU leaves of a GPU task join GPU ones
         joined = [xp.concatenate([b[j] for b in blocks], axis=0) if r else blocks[0][j] for j, r in enumerate(rows)]
         shape = (sum(s[0] for s in shapes),) + tuple(shapes[0][1:])
         return group_partial(program, specs, axes, shape, rows, *joined)
