@@ -62,11 +62,6 @@ def _to_cpu_blocks(darr):
     return darr.map_blocks(to_cpu, dtype=darr.dtype, meta=np.empty((0,) * darr.ndim, dtype=darr.dtype))
 
 
-def _placed(x: Tensor, device) -> Tensor:
-    """``x`` (made on the CPU) moved to the normalized ``device``."""
-    return x if device == "cpu" else to_device(x, device)
-
-
 def _shape(shape) -> tuple:
     if isinstance(shape, numbers.Integral):
         shape = (shape,)
@@ -157,7 +152,7 @@ def full(shape, fill_value, dtype=None, chunks="auto", *, device=None) -> Tensor
     shape = _shape(shape)
     dtype = np.dtype(dtype) if dtype is not None else np.array(fill_value).dtype
     grid = normalize_chunks(chunks, shape, dtype)
-    return _placed(source_from_dask(da.full(shape, fill_value, dtype=dtype, chunks=grid)), device)
+    return to_device(source_from_dask(da.full(shape, fill_value, dtype=dtype, chunks=grid)), device)
 
 
 def zeros(shape, dtype=float, chunks="auto", *, device=None) -> Tensor:
@@ -222,7 +217,7 @@ def arange(start, stop=None, step=1, dtype=None, chunks="auto", *, device=None) 
     else:
         n = max(int(np.ceil((stop - start) / step)), 0)
     grid = normalize_chunks(chunks, (n,), dtype)
-    return _placed(source_from_dask(da.arange(start, stop, step, dtype=dtype, chunks=grid)), device)
+    return to_device(source_from_dask(da.arange(start, stop, step, dtype=dtype, chunks=grid)), device)
 
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None, chunks="auto", *, device=None) -> Tensor:

@@ -40,15 +40,16 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 
+from ..backend import array_module
 from ..core.autodiff import placeholder_param
 from ..core.elementwise import UFUNCS, maximum
 from ..core.manipulation import concatenate
 from ..core.reductions import argmin
 from ..core.reductions import min as cmin
 from ..core.tensor import Tensor
-from ..backend import array_module
+from ..runtime import Compiled
 from .base import as_output, check_finite, check_fitted, validate_X
-from .device import Compiled, compute, fetch
+from .device import compute, fetch
 from .persist import ModelFileMixin, register
 
 __all__ = ["KMeans", "MiniBatchKMeans"]

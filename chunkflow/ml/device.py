@@ -5,12 +5,11 @@ parameters, big data; scikit-learn's attributes are NumPy), while the data
 may be chunked on GPUs as CuPy arrays. A run over GPU chunks gives CuPy
 results, which NumPy refuses (``np.asarray`` of a CuPy array raises), so
 every place in ``chunkflow.ml`` where computed values come back goes through
-this module: :func:`compute`, :func:`fetch` and :class:`Compiled` are the
-runtime's, with GPU results moved to the CPU inside the graph (on the worker
-that has the GPU, so the client needs no CuPy; ``runtime.Compiled`` does
-that itself) and anything still CuPy copied to NumPy (``backend.to_host``);
-:func:`on_host` does the same for a function's results (a compiled
-value-and-gradient step).
+:func:`compute` and :func:`fetch`: the runtime's, with GPU results moved to
+the CPU inside the graph (on the worker that has the GPU, so the client
+needs no CuPy) and anything still CuPy copied to NumPy (``backend.to_host``).
+Compiled steps (``runtime.Compiled``, which ``cf.value_and_grad`` runs)
+return NumPy themselves.
 
 Estimators take ``device``: ``None`` (the default: where the data is; NumPy
 input runs on the CPU, a GPU Tensor on the GPU), ``"cpu"`` or ``"gpu"`` (the
@@ -21,14 +20,11 @@ data is moved there first; ``"gpu"`` also runs NumPy input on the GPU).
 """
 from __future__ import annotations
 
-import functools
-
 from ..backend import normalize_device, require_gpu, to_host
 from ..core.tensor import Tensor
-from ..runtime import Compiled as _Compiled
 from ..runtime import compute as _compute
 
-__all__ = ["compute", "fetch", "Compiled", "on_host", "fit_device", "place"]
+__all__ = ["compute", "fetch", "fit_device", "place"]
 
 
 def _to_cpu(value):
@@ -51,23 +47,6 @@ def fetch(value, scheduler=None):
     if hasattr(value, "compute") and hasattr(value, "__dask_graph__"):
         value = value.compute(scheduler=scheduler) if scheduler is not None else value.compute()
     return to_host(value)
-
-
-class Compiled(_Compiled):
-    """``runtime.Compiled`` whose outputs are NumPy arrays (also any that would come back as CuPy)."""
-
-    def __call__(self, *values, scheduler=None):
-        return to_host(super().__call__(*values, scheduler=scheduler))
-
-
-def on_host(fn):
-    """``fn`` with its results (arrays, or tuples, lists and dicts of them) copied to NumPy."""
-
-    @functools.wraps(fn)
-    def wrapped(*args, **kwargs):
-        return to_host(fn(*args, **kwargs))
-
-    return wrapped
 
 
 def fit_device(estimator):

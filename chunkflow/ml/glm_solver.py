@@ -25,8 +25,8 @@ Solvers, each one data pass per evaluation, compiled once per fit:
 - ``sgd``/``adam``: full-batch first-order steps (proximal for L1).
 
 The parameters and everything the solvers do with them stay NumPy on the
-client; each compiled pass brings its values back through ``device.py``
-(NumPy also when X's chunks are on a GPU).
+client: compiled passes (``runtime.Compiled``) return NumPy also when X's
+chunks are on a GPU.
 """
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ import numpy as np
 import chunkflow as cf
 
 from ..core.autodiff import placeholder_param, value_and_grad
+from ..runtime import Compiled
 from .cd import enet_quadratic
-from .device import Compiled, on_host
 from .lbfgs import LBFGS
 
 __all__ = ["Family", "FAMILIES", "family", "GLMProblem", "solve", "log_mean"]
@@ -177,7 +177,7 @@ class GLMProblem:
     # ------------------------------------------------------------- compiled passes
     def value_grad_program(self):
         """``f(params) -> (value, grads)`` of the data term: ``cf.value_and_grad`` compiled once."""
-        vg = on_host(value_and_grad(lambda p, X: self.data_loss(self.eta(p["B"], p["c"], X))))
+        vg = value_and_grad(lambda p, X: self.data_loss(self.eta(p["B"], p["c"], X)))
         return lambda B, c: vg({"B": B, "c": c}, self.X)
 
     def newton_program(self, B0, c0):
@@ -187,7 +187,7 @@ class GLMProblem:
             eta = self.eta(p["B"], p["c"], X)
             return self.data_loss(eta), self._hessian_terms(eta, X)
 
-        vg = on_host(value_and_grad(f, has_aux=True))
+        vg = value_and_grad(f, has_aux=True)
         return lambda B, c: vg({"B": B, "c": c}, self.X)
 
     def _hessian_terms(self, eta, X):

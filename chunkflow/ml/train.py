@@ -16,14 +16,13 @@ continues from the newest checkpoint and reaches the same parameters as an
 uninterrupted run, because batches depend only on ``(seed, step)``.
 
 Data may be chunked on GPUs (``x.to_device("gpu")``); the parameters stay
-NumPy on the client either way: each step's value and gradient are copied
-to the host where they come back (``_Loop.evaluate``, ``backend.to_host``).
+NumPy on the client either way: compiled steps (``runtime.Compiled``) return
+their value and gradient as NumPy.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..backend import to_host
 from ..core.autodiff import _signature, _Step, value_and_grad
 from ..core.tensor import Tensor
 from . import _validate as check
@@ -160,7 +159,6 @@ class _Loop:
                 value, grads = self._run_slots(params, step, indices)
             else:
                 value, grads = self.step_fn(params, *data, scheduler=self.scheduler)
-            value, grads = to_host((value, grads))  # GPU data gives CuPy results; parameters stay NumPy
         except FloatingPointError as e:
             where = _locate_nonfinite(self.batch_data(step)[0], indices, self.grid, self.scheduler)
             raise FloatingPointError(f"step {step}: {e}{where}") from e
@@ -264,7 +262,7 @@ def _minimize_lbfgs(step_fn, params, data, optimizer, max_steps, tol, callbacks,
     def fun(p):
         counter[0] += 1
         try:
-            return to_host(step_fn(p, *data, scheduler=scheduler))
+            return step_fn(p, *data, scheduler=scheduler)
         except FloatingPointError as e:
             raise FloatingPointError(f"{e}{_locate_nonfinite(data, None, None, scheduler)}") from e
 
